@@ -1,0 +1,52 @@
+/**
+ * The codes of the errors this module raises itself. Flutter's own exceptions
+ * ({@linkcode PlatformException}, {@linkcode MissingPluginException}) keep
+ * Flutter's fields instead and are not part of this union.
+ */
+export type IsolatesErrorCode =
+  | "format_exception"
+  | "unsupported_value";
+
+/** Options for {@linkcode IsolatesError}. */
+export interface IsolatesErrorOptions {
+  /** The error that led to this one. */
+  cause?: unknown;
+}
+
+/**
+ * The base class of every error this module raises itself. Switch on
+ * {@linkcode IsolatesError.code} rather than on the message text.
+ *
+ * @example Narrowing a caught error by code
+ * ```ts
+ * import { IsolatesError, StandardMessageCodec } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * try {
+ *   new StandardMessageCodec().decodeMessage(new Uint8Array([99]));
+ *   assert.fail("decoding should have thrown");
+ * } catch (error) {
+ *   assert.ok(error instanceof IsolatesError);
+ *   assert.equal(error.code, "format_exception");
+ * }
+ * ```
+ */
+export class IsolatesError extends Error {
+  /** What went wrong, as a stable machine-readable code. */
+  readonly code: IsolatesErrorCode;
+
+  /**
+   * @param code The stable code of the error.
+   * @param message A sentence saying what failed, why, and how to fix it.
+   * @param options The cause, when there is one.
+   */
+  constructor(
+    code: IsolatesErrorCode,
+    message: string,
+    options?: IsolatesErrorOptions,
+  ) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
