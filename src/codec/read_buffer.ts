@@ -162,7 +162,7 @@ export class ReadBuffer {
    * @throws {FormatException} When fewer than `length` bytes are left.
    */
   getUint8List(length: number): Uint8Array {
-    this.#need(length, `${length} bytes`);
+    this.#need(length, "bytes", length);
     const list = this.data.subarray(this.#position, this.#position + length);
     this.#position += length;
     return list;
@@ -222,7 +222,7 @@ export class ReadBuffer {
    * not valid UTF-8.
    */
   getUtf8(length: number): string {
-    this.#need(length, `${length} bytes of UTF-8`);
+    this.#need(length, "bytes of UTF-8", length);
     const start = this.#position;
     const end = start + length;
     const data = this.data;
@@ -260,7 +260,7 @@ export class ReadBuffer {
   ): T {
     this.#align(width);
     const byteLength = length * width;
-    this.#need(byteLength, `${length} ${name} elements`);
+    this.#need(byteLength, name, length);
     const start = this.data.byteOffset + this.#position;
     let list: T;
     if (hostIsLittleEndian && start % width === 0) {
@@ -286,10 +286,20 @@ export class ReadBuffer {
     }
   }
 
-  #need(count: number, what: string): void {
+  /**
+   * Checks that `count` bytes remain. `what` names the value for the error;
+   * with `items` it is a unit counted in the message ("3 int32 elements"),
+   * built only when the check fails: this runs for every value read.
+   */
+  #need(count: number, what: string, items?: number): void {
     if (count > this.data.length - this.#position) {
+      const subject = items === undefined
+        ? what
+        : what === "bytes" || what === "bytes of UTF-8"
+        ? `${items} ${what}`
+        : `${items} ${what} elements`;
       throw new FormatException(
-        `Cannot read ${what} at offset ${this.#position}: only ${
+        `Cannot read ${subject} at offset ${this.#position}: only ${
           this.data.length - this.#position
         } bytes remain in the ${this.data.length}-byte message; it is truncated or corrupted`,
         this.#position,

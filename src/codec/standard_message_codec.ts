@@ -109,6 +109,13 @@ const CYCLE_CHECK_DEPTH = 32;
 export class StandardMessageCodec implements MessageCodec<unknown> {
   #ancestors: unknown[] = [];
   #readDepth = 0;
+  // Whether writeSize is the standard one, so strings can be written with
+  // their size in one pass (decided once: overriding is a class-level act).
+  #standardSizes: boolean = this.writeSize === standardWriteSize;
+  // Whether reading is the standard one, so map keys tagged as strings can
+  // skip the generic dispatch (a subclass may read tag 7 its own way).
+  #standardReads: boolean = this.readValue === standardReadValue &&
+    this.readValueOfType === standardReadValueOfType;
 
   /**
    * Encodes a message.
@@ -257,7 +264,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
         return buffer.getFloat64List(this.readSize(buffer));
       case LIST: {
         const length = this.#readCount(buffer, 1, "list");
-        this.#enter(buffer);
+        this.#enterRead(buffer);
         const list = new Array(length);
         for (let i = 0; i < length; i++) list[i] = this.readValue(buffer);
         this.#readDepth--;
@@ -265,10 +272,15 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
       }
       case MAP: {
         const length = this.#readCount(buffer, 2, "map");
-        this.#enter(buffer);
+        this.#enterRead(buffer);
         const map = new Map<unknown, unknown>();
+        const data = buffer.data;
         for (let i = 0; i < length; i++) {
-          const key = this.readValue(buffer);
+          // Keys are nearly always short strings: read them without the
+          // generic dispatch (the same bytes, the same checks).
+          const key = data[buffer.position] === STRING && this.#standardReads
+            ? (buffer.getUint8(), buffer.getUtf8(this.readSize(buffer)))
+            : this.readValue(buffer);
           map.set(key, this.readValue(buffer));
         }
         this.#readDepth--;
@@ -310,69 +322,14 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
   }
 
   #writeObject(buffer: WriteBuffer, value: object): void {
-    if (ArrayBuffer.isView(value)) {
-      if (value instanceof Uint8Array) {
-        buffer.putUint8(UINT8_LIST);
-        this.writeSize(buffer, value.length);
-        buffer.putUint8List(value);
-        return;
-      }
-      if (value instanceof Float64Array) {
-        buffer.putUint8(FLOAT64_LIST);
-        this.writeSize(buffer, value.length);
-        buffer.putFloat64List(value);
-        return;
-      }
-      if (value instanceof Int32Array) {
-        buffer.putUint8(INT32_LIST);
-        this.writeSize(buffer, value.length);
-        buffer.putInt32List(value);
-        return;
-      }
-      if (value instanceof BigInt64Array) {
-        buffer.putUint8(INT64_LIST);
-        this.writeSize(buffer, value.length);
-        buffer.putInt64List(value);
-        return;
-      }
-      if (value instanceof Float32Array) {
-        buffer.putUint8(FLOAT32_LIST);
-        this.writeSize(buffer, value.length);
-        buffer.putFloat32List(value);
-        return;
-      }
-      if (value instanceof DataView) throw unsupported(value);
-      // Int8, Uint16, Int16, Uint32, BigUint64, Uint8Clamped, Float16: Dart
-      // has no typed tag for them either and writes them as plain lists.
-      this.#writeList(buffer, value as unknown as ArrayLike<unknown>);
-      return;
-    }
+    // Most frequent shapes first: arrays and plain objects.
     if (Array.isArray(value)) {
       this.#writeList(buffer, value);
       return;
     }
-    if (value instanceof Map) {
-      this.#enter(buffer, value);
-      try {
-        buffer.putUint8(MAP);
-        this.writeSize(buffer, value.size);
-        for (const [k, v] of value) {
-          this.writeValue(buffer, k);
-          this.writeValue(buffer, v);
-        }
-      } finally {
-        this.#ancestors.pop();
-      }
-      return;
-    }
-    if (value instanceof Double) {
-      buffer.putUint8(FLOAT64);
-      buffer.putFloat64(value.value);
-      return;
-    }
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
-      this.#enter(buffer, value);
+      this.#enterWrite(value);
       try {
         const record = value as Record<string, unknown>;
         // for-in lets V8 read `record[key]` through the object's enum cache
@@ -392,11 +349,72 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
       }
       return;
     }
+    if (value instanceof Map) {
+      this.#enterWrite(value);
+      try {
+        buffer.putUint8(MAP);
+        this.writeSize(buffer, value.size);
+        for (const [k, v] of value) {
+          this.writeValue(buffer, k);
+          this.writeValue(buffer, v);
+        }
+      } finally {
+        this.#ancestors.pop();
+      }
+      return;
+    }
+    if (ArrayBuffer.isView(value)) {
+      this.#writeTypedList(buffer, value);
+      return;
+    }
+    if (value instanceof Double) {
+      buffer.putUint8(FLOAT64);
+      buffer.putFloat64(value.value);
+      return;
+    }
     throw unsupported(value);
   }
 
+  #writeTypedList(buffer: WriteBuffer, value: ArrayBufferView): void {
+    if (value instanceof Uint8Array) {
+      buffer.putUint8(UINT8_LIST);
+      this.writeSize(buffer, value.length);
+      buffer.putUint8List(value);
+      return;
+    }
+    if (value instanceof Float64Array) {
+      buffer.putUint8(FLOAT64_LIST);
+      this.writeSize(buffer, value.length);
+      buffer.putFloat64List(value);
+      return;
+    }
+    if (value instanceof Int32Array) {
+      buffer.putUint8(INT32_LIST);
+      this.writeSize(buffer, value.length);
+      buffer.putInt32List(value);
+      return;
+    }
+    if (value instanceof BigInt64Array) {
+      buffer.putUint8(INT64_LIST);
+      this.writeSize(buffer, value.length);
+      buffer.putInt64List(value);
+      return;
+    }
+    if (value instanceof Float32Array) {
+      buffer.putUint8(FLOAT32_LIST);
+      this.writeSize(buffer, value.length);
+      buffer.putFloat32List(value);
+      return;
+    }
+    if (value instanceof DataView) throw unsupported(value);
+    // Int8, Uint16, Int16, Uint32, BigUint64, Uint8Clamped, Float16: Dart
+    // has no typed tag for them either and writes them as plain lists.
+    this.#writeList(buffer, value as unknown as ArrayLike<unknown>);
+    return;
+  }
+
   #writeString(buffer: WriteBuffer, value: string): void {
-    if (this.writeSize === standardWriteSize) {
+    if (this.#standardSizes) {
       buffer.putSizedUtf8(value);
       return;
     }
@@ -406,7 +424,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
   }
 
   #writeList(buffer: WriteBuffer, list: ArrayLike<unknown>): void {
-    this.#enter(buffer, list);
+    this.#enterWrite(list);
     try {
       buffer.putUint8(LIST);
       const length = list.length;
@@ -417,19 +435,18 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
     }
   }
 
-  /** Tracks nesting on write (with the container) or on read (without). */
-  #enter(buffer: WriteBuffer, container: unknown): void;
-  #enter(buffer: ReadBuffer): void;
-  #enter(buffer: WriteBuffer | ReadBuffer, container?: unknown): void {
-    if (buffer instanceof ReadBuffer) {
-      if (++this.#readDepth > MAX_DEPTH) {
-        throw new FormatException(
-          `Cannot decode message: lists and maps nest deeper than ${MAX_DEPTH} levels at offset ${buffer.position}`,
-          buffer.position,
-        );
-      }
-      return;
+  /** Counts nesting on read, refusing input nested deeper than MAX_DEPTH. */
+  #enterRead(buffer: ReadBuffer): void {
+    if (++this.#readDepth > MAX_DEPTH) {
+      throw new FormatException(
+        `Cannot decode message: lists and maps nest deeper than ${MAX_DEPTH} levels at offset ${buffer.position}`,
+        buffer.position,
+      );
     }
+  }
+
+  /** Records a container on the write path, refusing cycles and deep nesting. */
+  #enterWrite(container: unknown): void {
     const ancestors = this.#ancestors;
     if (ancestors.length >= CYCLE_CHECK_DEPTH) {
       if (ancestors.includes(container)) {
@@ -466,6 +483,8 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
 }
 
 const standardWriteSize = StandardMessageCodec.prototype.writeSize;
+const standardReadValue = StandardMessageCodec.prototype.readValue;
+const standardReadValueOfType = StandardMessageCodec.prototype.readValueOfType;
 
 function describe(value: unknown): string {
   if (value === null) return "null";

@@ -282,6 +282,7 @@ export class WriteBuffer {
     if (storage.length <= MAX_SPARE_BYTES) {
       spareStorage = { bytes: storage, view: this.#view };
     }
+    this.#bytes = FINISHED;
     return bytes;
   }
 
@@ -323,13 +324,14 @@ export class WriteBuffer {
   }
 
   #reserve(count: number): void {
+    const needed = this.#position + count;
+    if (needed <= this.#bytes.length) return;
+    // done() swaps in empty storage, so a finished buffer always lands here.
     if (this.#done) {
       throw new Error(
         "Cannot write to WriteBuffer: done() was already called; create a new WriteBuffer",
       );
     }
-    const needed = this.#position + count;
-    if (needed <= this.#bytes.length) return;
     const grown = new Uint8Array(Math.max(needed, this.#bytes.length * 2));
     grown.set(this.#bytes.subarray(0, this.#position));
     this.#bytes = grown;
@@ -361,5 +363,7 @@ function writeSizeAt(bytes: Uint8Array, at: number, value: number): number {
  * runs one task at a time, so a buffer takes it whole and gives it back in
  * `done()`; a buffer abandoned midway simply never returns it.
  */
+const FINISHED = new Uint8Array(0);
+
 let spareStorage: { bytes: Uint8Array; view: DataView } | null = null;
 const MAX_SPARE_BYTES = 16 * 1024 * 1024;
