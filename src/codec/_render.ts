@@ -7,10 +7,9 @@ import { Double } from "./double.ts";
  */
 export function renderValue(value: unknown): string {
   if (value === null || value === undefined) return "null";
-  if (value instanceof Double) {
-    return Number.isInteger(value.value)
-      ? `${value.value}.0`
-      : `${value.value}`;
+  if (value instanceof Double) return renderDouble(value.value);
+  if (value instanceof Float64Array || value instanceof Float32Array) {
+    return `[${Array.from(value, renderDouble).join(", ")}]`;
   }
   if (Array.isArray(value)) return `[${value.map(renderValue).join(", ")}]`;
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
@@ -33,5 +32,12 @@ export function renderValue(value: unknown): string {
       }}`;
     }
   }
+  return String(value);
+}
+
+/** Dart's `double.toString()`: integral values keep a `.0` below 1e21. */
+function renderDouble(value: number): string {
+  if (Object.is(value, -0)) return "-0.0";
+  if (Number.isInteger(value) && Math.abs(value) < 1e21) return `${value}.0`;
   return String(value);
 }

@@ -1,3 +1,4 @@
+import { Double } from "./double.ts";
 import { FormatException } from "./format_exception.ts";
 import type { MessageCodec } from "./message_codec.ts";
 import { UnsupportedValueError } from "./unsupported_value_error.ts";
@@ -10,7 +11,9 @@ import { decodeUtf8, utf8Encoder } from "./_utf8.ts";
  *
  * Encodes `null`, booleans, finite numbers, strings, arrays, typed arrays
  * (as arrays), plain objects, `Map`s with string keys, and objects with a
- * `toJSON()` method (the counterpart of Dart's `toJson()`). Everything else
+ * `toJSON()` method (the counterpart of Dart's `toJson()`); a
+ * {@linkcode Double} is written as its number (JSON cannot mark `2` as
+ * `2.0`). Everything else
  * throws {@linkcode UnsupportedValueError}, as Dart's encoder refuses it:
  * `NaN` and `Infinity`, `bigint`, functions, symbols, cycles, class instances
  * without `toJSON()`, maps with non-string keys. `undefined` is written as
@@ -84,12 +87,11 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
     case "undefined":
       return null;
     case "number":
-      if (Number.isFinite(value)) return value;
-      throw new UnsupportedValueError(
-        `Cannot encode ${value} as JSON: JSON has no non-finite numbers; use the standard codec or send it as a string`,
-      );
+      return finite(value);
     case "object": {
       if (value === null || Array.isArray(value)) return value;
+      // JSON cannot mark a number as a double; Double writes its value.
+      if (value instanceof Double) return finite(value.value);
       if (value instanceof Map) {
         const record: Record<string, unknown> = {};
         for (const [k, v] of value) {
@@ -119,6 +121,13 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
     default:
       throw unsupported(value);
   }
+}
+
+function finite(value: number): number {
+  if (Number.isFinite(value)) return value;
+  throw new UnsupportedValueError(
+    `Cannot encode ${value} as JSON: JSON has no non-finite numbers; use the standard codec or send it as a string`,
+  );
 }
 
 function hasToJson(value: unknown): boolean {

@@ -3,6 +3,7 @@ import { JSONMessageCodec } from "./json_message_codec.ts";
 import { MethodCall } from "./method_call.ts";
 import type { ErrorEnvelope, MethodCodec } from "./method_codec.ts";
 import { PlatformException } from "./platform_exception.ts";
+import { renderValue } from "./_render.ts";
 
 /**
  * Flutter's `JSONMethodCodec`. A call is `{"method": name, "args": value}`;
@@ -55,13 +56,13 @@ export class JSONMethodCodec implements MethodCodec {
       typeof decoded !== "object" || decoded === null || Array.isArray(decoded)
     ) {
       throw new FormatException(
-        `Expected method call Map, got ${JSON.stringify(decoded)}`,
+        `Expected method call Map, got ${renderValue(decoded)}`,
       );
     }
     const { method, args } = decoded as { method?: unknown; args?: unknown };
     if (typeof method !== "string") {
       throw new FormatException(
-        `Invalid method call: ${JSON.stringify(decoded)}`,
+        `Invalid method call: ${renderValue(decoded)}`,
       );
     }
     return new MethodCall(method, args ?? null);
@@ -106,7 +107,7 @@ export class JSONMethodCodec implements MethodCodec {
     const decoded = this.#json.decodeMessage(envelope);
     if (!Array.isArray(decoded)) {
       throw new FormatException(
-        `Expected envelope List, got ${JSON.stringify(decoded)}`,
+        `Expected envelope List, got ${renderValue(decoded)}`,
       );
     }
     if (decoded.length === 1) return decoded[0];
@@ -120,6 +121,6 @@ export class JSONMethodCodec implements MethodCodec {
     ) {
       throw new PlatformException({ code, message, details, stacktrace });
     }
-    throw new FormatException(`Invalid envelope: ${JSON.stringify(decoded)}`);
+    throw new FormatException(`Invalid envelope: ${renderValue(decoded)}`);
   }
 }

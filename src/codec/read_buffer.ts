@@ -292,7 +292,7 @@ export class ReadBuffer {
    * built only when the check fails: this runs for every value read.
    */
   #need(count: number, what: string, items?: number): void {
-    if (count > this.data.length - this.#position) {
+    if (!(count >= 0 && count <= this.data.length - this.#position)) {
       const subject = items === undefined
         ? what
         : what === "bytes" || what === "bytes of UTF-8"

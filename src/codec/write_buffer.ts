@@ -38,6 +38,7 @@ export class WriteBuffer {
   #view: DataView;
   #position = 0;
   #done = false;
+  #finalLength = 0;
 
   /**
    * @param options The initial capacity.
@@ -65,7 +66,7 @@ export class WriteBuffer {
 
   /** The number of bytes written so far, padding included. */
   get length(): number {
-    return this.#position;
+    return this.#done ? this.#finalLength : this.#position;
   }
 
   /**
@@ -283,6 +284,10 @@ export class WriteBuffer {
       spareStorage = { bytes: storage, view: this.#view };
     }
     this.#bytes = FINISHED;
+    // Past any capacity: every later write, even of nothing, reaches the
+    // check in #reserve.
+    this.#finalLength = this.#position;
+    this.#position = 1;
     return bytes;
   }
 
