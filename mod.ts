@@ -44,3 +44,45 @@ export { JSONMessageCodec } from "./src/codec/json_message_codec.ts";
 export { JSONMethodCodec } from "./src/codec/json_method_codec.ts";
 export { StringCodec } from "./src/codec/string_codec.ts";
 export { BinaryCodec } from "./src/codec/binary_codec.ts";
+export type {
+  BinaryMessenger,
+  MessageContext,
+  MessageHandler,
+} from "./src/channels/binary_messenger.ts";
+export type { EventMessenger } from "./src/channels/event_messenger.ts";
+export {
+  type MethodArgs,
+  type MethodCallHandler,
+  MethodChannel,
+  type MethodMap,
+} from "./src/channels/method_channel.ts";
+export { OptionalMethodChannel } from "./src/channels/optional_method_channel.ts";
+export { BasicMessageChannel } from "./src/channels/basic_message_channel.ts";
+export {
+  EventChannel,
+  type EventSink,
+  type StreamHandler,
+} from "./src/channels/event_channel.ts";
+export { ServicesBinding } from "./src/isolate/services_binding.ts";
+export { BackgroundIsolateBinaryMessenger } from "./src/isolate/background_isolate_binary_messenger.ts";
+export { RootIsolateToken } from "./src/isolate/root_isolate_token.ts";
+export {
+  Isolate,
+  type IsolateRunOptions,
+  type IsolateSpawnOptions,
+} from "./src/isolate/isolate.ts";
+export {
+  type PortSubscription,
+  ReceivePort,
+} from "./src/isolate/receive_port.ts";
+export { SendPort } from "./src/isolate/send_port.ts";
+export { StateError } from "./src/isolate/state_error.ts";
+export { ProtocolError } from "./src/isolate/protocol_error.ts";
+export {
+  RootIsolateTokenError,
+  type TokenRejection,
+} from "./src/isolate/root_isolate_token_error.ts";
+export { IsolateExitedError } from "./src/isolate/isolate_exited_error.ts";
+export { IsolateSpawnError } from "./src/isolate/isolate_spawn_error.ts";
+export { RemoteError } from "./src/isolate/remote_error.ts";
+export type { SerializedError } from "./src/isolate/protocol.ts";

@@ -5,7 +5,17 @@
  */
 export type IsolatesErrorCode =
   | "format_exception"
-  | "unsupported_value";
+  | "unsupported_value"
+  | "data_dir_unavailable"
+  | "preferences_store"
+  | "bad_state"
+  | "protocol"
+  | "token_forged"
+  | "token_revoked"
+  | "token_foreign"
+  | "isolate_exited"
+  | "isolate_spawn"
+  | "remote_error";
 
 /** Options for {@linkcode IsolatesError}. */
 export interface IsolatesErrorOptions {

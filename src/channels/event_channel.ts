@@ -1,0 +1,216 @@
+import type { MethodCodec } from "../codec/method_codec.ts";
+import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
+import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
+import type { BinaryMessenger } from "./binary_messenger.ts";
+import { type EventMessenger, isEventMessenger } from "./event_messenger.ts";
+import { MethodChannel } from "./method_channel.ts";
+import { defaultMessenger } from "./_default_messenger.ts";
+
+/** Where the platform side of a stream sends its events. */
+export interface EventSink {
+  /** Sends an event. */
+  success(event: unknown): void;
+  /** Sends an error; the listener's stream fails with a `PlatformException`. */
+  error(code: string, message?: string | null, details?: unknown): void;
+  /** Ends the stream. */
+  endOfStream(): void;
+}
+
+/** The platform side of an {@linkcode EventChannel}. */
+export interface StreamHandler {
+  /**
+   * Called when an isolate starts listening.
+   *
+   * @param args The arguments the listener passed.
+   * @param events Where to send that listener's events.
+   */
+  onListen(args: unknown, events: EventSink): void | Promise<void>;
+  /**
+   * Called when that listener stops.
+   *
+   * @param args The arguments the listener passed.
+   */
+  onCancel?(args: unknown): void | Promise<void>;
+}
+
+/**
+ * A named channel for streams of events from the platform side, with
+ * Flutter's protocol: listening invokes `listen` (with the arguments) on a
+ * method channel of the same name, each event arrives as an envelope, an
+ * empty message ends the stream, and cancelling invokes `cancel`.
+ *
+ * Unlike Flutter, it works in background isolates too, and the platform side
+ * is written here as well, with {@linkcode EventChannel.setStreamHandler}.
+ * The listen and cancel calls go through this channel's own messenger.
+ *
+ * @example A stream served and consumed on the main thread
+ * ```ts
+ * import { EventChannel } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const channel = new EventChannel("example/ticks");
+ * channel.setStreamHandler({
+ *   onListen(count, events) {
+ *     for (let i = 0; i < (count as number); i++) events.success(i);
+ *     events.endOfStream();
+ *   },
+ * });
+ * const ticks: unknown[] = [];
+ * for await (const tick of channel.receiveBroadcastStream(3)) ticks.push(tick);
+ * assert.deepEqual(ticks, [0, 1, 2]);
+ * channel.setStreamHandler(null);
+ * ```
+ */
+export class EventChannel {
+  /** The channel name. */
+  readonly name: string;
+  /** The codec of the listen/cancel calls and of the events. */
+  readonly codec: MethodCodec;
+  readonly #messenger: BinaryMessenger | undefined;
+
+  /**
+   * @param name The channel name.
+   * @param codec The method codec.
+   * @default {new StandardMethodCodec()}
+   * @param binaryMessenger The messenger; the current isolate's default one
+   * when omitted.
+   */
+  constructor(
+    name: string,
+    codec: MethodCodec = new StandardMethodCodec(),
+    binaryMessenger?: BinaryMessenger,
+  ) {
+    this.name = name;
+    this.codec = codec;
+    this.#messenger = binaryMessenger;
+  }
+
+  /** The messenger this channel uses. */
+  get binaryMessenger(): BinaryMessenger {
+    return this.#messenger ?? defaultMessenger();
+  }
+
+  /**
+   * Starts listening: returns a stream of the platform side's events, also
+   * usable with `for await`. Cancelling the stream (or leaving the loop)
+   * stops the subscription. An error event fails the stream with the
+   * `PlatformException` it carries and ends the subscription; so does a
+   * failed `listen` call (e.g. `MissingPluginException` when nothing serves
+   * the channel).
+   *
+   * @param args Arguments for the platform side's `onListen`.
+   * @returns The events.
+   * @throws {TypeError} When the messenger cannot carry events.
+   */
+  receiveBroadcastStream(args: unknown = null): ReadableStream<unknown> {
+    const messenger = this.#eventMessenger();
+    const methods = new MethodChannel(
+      this.name,
+      this.codec,
+      this.binaryMessenger,
+    );
+    const { name, codec } = this;
+    let active = false;
+    const stop = (): void => {
+      if (!active) return;
+      active = false;
+      messenger.setEventHandler(name, null);
+      // A failed cancel has nobody left to tell: the listener is gone.
+      methods.invokeMethod("cancel", args).catch(() => {});
+    };
+    return new ReadableStream<unknown>({
+      start(controller): void {
+        active = true;
+        messenger.setEventHandler(name, (bytes) => {
+          if (!active) return;
+          if (bytes === null) {
+            stop();
+            controller.close();
+            return;
+          }
+          try {
+            controller.enqueue(codec.decodeEnvelope(bytes));
+          } catch (error) {
+            stop();
+            controller.error(error);
+          }
+        });
+        methods.invokeMethod("listen", args).catch((error) => {
+          if (!active) return;
+          active = false;
+          messenger.setEventHandler(name, null);
+          controller.error(error);
+        });
+      },
+      cancel(): void {
+        stop();
+      },
+    });
+  }
+
+  /**
+   * Serves this channel's stream (the platform side). `onListen` is called
+   * for each isolate that listens, with a sink bound to that isolate;
+   * `onCancel` when it stops. `null` removes the handler.
+   *
+   * @param handler The stream handler, or `null`.
+   */
+  setStreamHandler(handler: StreamHandler | null): void {
+    const methods = new MethodChannel(
+      this.name,
+      this.codec,
+      this.binaryMessenger,
+    );
+    if (handler === null) {
+      methods.setMethodCallHandler(null);
+      return;
+    }
+    const messenger = this.#eventMessenger();
+    const { name, codec } = this;
+    const sinks = new Map<string, { active: boolean }>();
+    methods.setMethodCallHandler(async (call, context) => {
+      const listener = context.isolate;
+      if (call.method === "listen") {
+        const previous = sinks.get(listener);
+        if (previous !== undefined) {
+          previous.active = false;
+          await handler.onCancel?.(call.arguments);
+        }
+        const state = { active: true };
+        sinks.set(listener, state);
+        const send = (bytes: Uint8Array | null): void => {
+          if (state.active) messenger.sendEvent(listener, name, bytes);
+        };
+        await handler.onListen(call.arguments, {
+          success: (event) => send(codec.encodeSuccessEnvelope(event)),
+          error: (code, message, details) =>
+            send(codec.encodeErrorEnvelope({ code, message, details })),
+          endOfStream: () => {
+            send(null);
+            state.active = false;
+          },
+        });
+        return null;
+      }
+      if (call.method === "cancel") {
+        const state = sinks.get(listener);
+        if (state === undefined) return null;
+        state.active = false;
+        sinks.delete(listener);
+        await handler.onCancel?.(call.arguments);
+        return null;
+      }
+      throw new MissingPluginException();
+    });
+  }
+
+  #eventMessenger(): EventMessenger {
+    const messenger = this.binaryMessenger;
+    if (!isEventMessenger(messenger)) {
+      throw new TypeError(
+        `Cannot use EventChannel "${this.name}": its messenger cannot carry events; use the default messenger or one that implements EventMessenger`,
+      );
+    }
+    return messenger;
+  }
+}

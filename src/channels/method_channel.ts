@@ -1,0 +1,226 @@
+import { MethodCall } from "../codec/method_call.ts";
+import type { MethodCodec } from "../codec/method_codec.ts";
+import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
+import { PlatformException } from "../codec/platform_exception.ts";
+import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
+import type { BinaryMessenger, MessageContext } from "./binary_messenger.ts";
+import { defaultMessenger, hintOf } from "./_default_messenger.ts";
+
+/**
+ * The methods of a channel: for each name, its argument and result types.
+ * The compiler then checks the names, arguments and results of
+ * {@linkcode MethodChannel.invokeMethod}.
+ */
+export type MethodMap = Record<string, { args: unknown; result: unknown }>;
+
+/** The argument list of a method: optional when its `args` may be omitted. */
+export type MethodArgs<A> = [unknown] extends [A] ? [args?: A]
+  : [A] extends [void | undefined | null] ? [args?: A]
+  : [args: A];
+
+/** Answers a method call; its result (or a promise of it) is the reply. */
+export type MethodCallHandler = (
+  call: MethodCall,
+  context: MessageContext,
+) => unknown;
+
+/**
+ * A named channel for method calls, with Flutter's semantics: a call whose
+ * reply is empty fails with {@linkcode MissingPluginException}; an error
+ * envelope fails with the {@linkcode PlatformException} it carries.
+ *
+ * Created without a messenger, it uses the current isolate's default one:
+ * the root messenger on the main thread, the background messenger in a
+ * worker after `BackgroundIsolateBinaryMessenger.ensureInitialized(token)`.
+ *
+ * @typeParam M The channel's methods, for compile-time checks.
+ *
+ * @example A typed channel served on the main thread
+ * ```ts
+ * import { MethodChannel } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * type Calculator = { add: { args: [number, number]; result: number } };
+ * const channel = new MethodChannel<Calculator>("example/calculator");
+ * channel.setMethodCallHandler((call) => {
+ *   const [a, b] = call.arguments as [number, number];
+ *   return a + b;
+ * });
+ * assert.equal(await channel.invokeMethod("add", [2, 3]), 5);
+ * channel.setMethodCallHandler(null);
+ * ```
+ */
+export class MethodChannel<M extends MethodMap = MethodMap> {
+  /** The channel name. */
+  readonly name: string;
+  /** The codec of calls and envelopes. */
+  readonly codec: MethodCodec;
+  readonly #messenger: BinaryMessenger | undefined;
+
+  /**
+   * @param name The channel name, e.g. `"plugins.flutter.io/path_provider"`.
+   * @param codec The method codec.
+   * @default {new StandardMethodCodec()}
+   * @param binaryMessenger The messenger; the current isolate's default one
+   * when omitted.
+   */
+  constructor(
+    name: string,
+    codec: MethodCodec = new StandardMethodCodec(),
+    binaryMessenger?: BinaryMessenger,
+  ) {
+    this.name = name;
+    this.codec = codec;
+    this.#messenger = binaryMessenger;
+  }
+
+  /** The messenger this channel sends through. */
+  get binaryMessenger(): BinaryMessenger {
+    return this.#messenger ?? defaultMessenger();
+  }
+
+  /**
+   * Invokes a method and resolves with its result.
+   *
+   * @param method The method name.
+   * @param args The arguments (any value the codec can encode).
+   * @returns The result.
+   * @throws {MissingPluginException} When nothing handles the call.
+   * @throws {PlatformException} When the handler reports an error.
+   * @throws {UnsupportedValueError} When the arguments cannot be encoded.
+   */
+  invokeMethod<K extends keyof M & string>(
+    method: K,
+    ...args: MethodArgs<M[K]["args"]>
+  ): Promise<M[K]["result"]> {
+    return this.invoke(method, args[0], false) as Promise<M[K]["result"]>;
+  }
+
+  /**
+   * Invokes a method whose result is a list.
+   *
+   * @param method The method name.
+   * @param args The arguments.
+   * @returns The list, or `null`.
+   * @throws {TypeError} When the result is neither a list nor `null`.
+   */
+  async invokeListMethod<K extends keyof M & string>(
+    method: K,
+    ...args: MethodArgs<M[K]["args"]>
+  ): Promise<unknown[] | null> {
+    const result = await this.invoke(method, args[0], false);
+    if (result === null || Array.isArray(result)) return result;
+    throw new TypeError(
+      `Cannot return the result of "${method}" on channel "${this.name}" as a list: it is a ${
+        describe(result)
+      }`,
+    );
+  }
+
+  /**
+   * Invokes a method whose result is a map. A plain object (what the JSON
+   * codecs decode) is returned as a `Map`.
+   *
+   * @param method The method name.
+   * @param args The arguments.
+   * @returns The map, or `null`.
+   * @throws {TypeError} When the result is neither a map nor `null`.
+   */
+  async invokeMapMethod<K extends keyof M & string>(
+    method: K,
+    ...args: MethodArgs<M[K]["args"]>
+  ): Promise<Map<unknown, unknown> | null> {
+    const result = await this.invoke(method, args[0], false);
+    if (result === null || result instanceof Map) return result;
+    if (typeof result === "object" && !Array.isArray(result)) {
+      return new Map(Object.entries(result as Record<string, unknown>));
+    }
+    throw new TypeError(
+      `Cannot return the result of "${method}" on channel "${this.name}" as a map: it is a ${
+        describe(result)
+      }`,
+    );
+  }
+
+  /**
+   * Sets the handler of calls arriving on this channel (on the main thread:
+   * the platform side that serves every isolate; in a worker: calls the
+   * platform side makes into it). Its result is sent back in a success
+   * envelope; a thrown {@linkcode PlatformException} becomes an error
+   * envelope; a thrown {@linkcode MissingPluginException} an empty reply;
+   * any other error an error envelope with code `"error"` and the error's
+   * text. `null` removes the handler.
+   *
+   * @param handler The handler, or `null`.
+   */
+  setMethodCallHandler(handler: MethodCallHandler | null): void {
+    if (handler === null) {
+      this.binaryMessenger.setMessageHandler(this.name, null);
+      return;
+    }
+    const codec = this.codec;
+    this.binaryMessenger.setMessageHandler(
+      this.name,
+      async (message, context) => {
+        // Decoding stays outside the try, as in Flutter: a malformed call
+        // fails the handler and the messenger answers it with no reply.
+        const call = codec.decodeMethodCall(message);
+        try {
+          return codec.encodeSuccessEnvelope(await handler(call, context));
+        } catch (error) {
+          if (error instanceof PlatformException) {
+            return codec.encodeErrorEnvelope({
+              code: error.code,
+              message: error.message,
+              details: error.details,
+            });
+          }
+          if (error instanceof MissingPluginException) return null;
+          return codec.encodeErrorEnvelope({
+            code: "error",
+            message: String(error),
+            details: null,
+          });
+        }
+      },
+    );
+  }
+
+  /**
+   * Sends a call and decodes the reply. `missingOk` makes an empty reply
+   * resolve to `null` (OptionalMethodChannel) instead of failing.
+   *
+   * @param method The method name.
+   * @param args The arguments.
+   * @param missingOk Whether an empty reply is `null` rather than an error.
+   * @returns The decoded result.
+   */
+  protected async invoke(
+    method: string,
+    args: unknown,
+    missingOk: boolean,
+  ): Promise<unknown> {
+    const bytes = this.codec.encodeMethodCall(
+      new MethodCall(method, args ?? null),
+    );
+    const messenger = this.binaryMessenger;
+    const hint = hintOf(messenger);
+    const reply = hint === undefined
+      ? await messenger.send(this.name, bytes)
+      : null;
+    if (reply === null) {
+      if (missingOk && hint === undefined) return null;
+      throw new MissingPluginException(
+        `No implementation found for method ${method} on channel ${this.name}${
+          hint === undefined ? "" : `: ${hint}`
+        }`,
+      );
+    }
+    return this.codec.decodeEnvelope(reply);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== "object") return typeof value;
+  return (value as object).constructor?.name ?? "object";
+}

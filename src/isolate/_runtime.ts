@@ -1,0 +1,338 @@
+import { setImmediate } from "node:timers";
+import { ProtocolError } from "./protocol_error.ts";
+import {
+  childToward,
+  isWithin,
+  parseWireMessage,
+  type SerializedError,
+  type WireMessage,
+} from "./protocol.ts";
+import { encodeRefs, reviveRefs } from "./_message_refs.ts";
+import { openPorts, portHooks } from "./_ports.ts";
+import { isMainThread } from "./_thread.ts";
+
+type Routed = Extract<WireMessage, { to: string }>;
+type Lifecycle = Extract<
+  WireMessage,
+  { kind: "started" | "result" | "error" | "exit" }
+>;
+
+/** A direct child isolate, as its parent sees it. */
+export interface ChildLink {
+  /** The child's id. */
+  readonly id: string;
+  /** Posts to the child's worker. */
+  post(message: WireMessage, transfer?: Transferable[]): void;
+  /** Handles the child's lifecycle messages. */
+  lifecycle(message: Lifecycle): void;
+  /** Reports a malformed message from the child. */
+  protocolError(error: ProtocolError): void;
+  /** Ends the child now. */
+  terminate(): void;
+}
+
+/** What the messengers of this isolate do with routed messages for it. */
+export interface Deliveries {
+  call(message: Extract<WireMessage, { kind: "call" }>): void;
+  reply(message: Extract<WireMessage, { kind: "reply" }>): void;
+  fail(message: Extract<WireMessage, { kind: "fail" }>): void;
+  register(message: Extract<WireMessage, { kind: "register" }>): void;
+  gone(message: Extract<WireMessage, { kind: "gone" }>): void;
+}
+
+/** The id of the root isolate. */
+export const ROOT_ID = "0";
+
+/**
+ * This isolate's place in the tree: its id, its link to its parent and to its
+ * children, the routing between them, and what keeps it alive. One per
+ * JavaScript realm (the main thread or a worker).
+ */
+class IsolateRuntime {
+  /** This isolate's id: `"0"` on the main thread, assigned at start in a worker. */
+  id: string = isMainThread ? ROOT_ID : "";
+  readonly isRoot: boolean = isMainThread;
+  #parent: ((message: WireMessage, transfer?: Transferable[]) => void) | null =
+    null;
+  #children = new Map<string, ChildLink>();
+  #childCount = 0;
+  #deliveries: Deliveries | null = null;
+  #eventHandlers = new Map<string, (event: Uint8Array | null) => void>();
+  #holds = 0;
+  #rootTimer: ReturnType<typeof setInterval> | null = null;
+  #onIdle: (() => void) | null = null;
+  #protocolErrors: (error: ProtocolError) => void = (error) =>
+    console.error(error);
+
+  /** Whether this worker was started by Isolate.spawn/run (has a route to the root). */
+  get connected(): boolean {
+    return this.isRoot || this.#parent !== null;
+  }
+
+  /** Attaches a worker to its parent (called once, at start). */
+  attachParent(
+    id: string,
+    post: (message: WireMessage, transfer?: Transferable[]) => void,
+  ): void {
+    this.id = id;
+    this.#parent = post;
+  }
+
+  /** Installs what the messengers do with messages for this isolate. */
+  setDeliveries(deliveries: Deliveries): void {
+    this.#deliveries = deliveries;
+  }
+
+  /** Sets what happens when the isolate has nothing left to keep it alive. */
+  setIdleHandler(onIdle: () => void): void {
+    this.#onIdle = onIdle;
+  }
+
+  /** Sets where malformed messages are reported. */
+  setProtocolErrorHandler(report: (error: ProtocolError) => void): void {
+    this.#protocolErrors = report;
+  }
+
+  /** A fresh id for a new child. */
+  nextChildId(): string {
+    return `${this.id}.${++this.#childCount}`;
+  }
+
+  /** Registers a child's link. */
+  addChild(link: ChildLink): void {
+    this.#children.set(link.id, link);
+    this.retain();
+  }
+
+  /**
+   * Forgets a child that ended; every call in flight to it (or to its
+   * descendants) fails with `reason`, here and at the root.
+   */
+  removeChild(id: string, reason: string): void {
+    if (!this.#children.delete(id)) return;
+    this.route({ kind: "gone", isolate: id, to: ROOT_ID, reason });
+    if (!this.isRoot) {
+      this.#deliveries?.gone({
+        kind: "gone",
+        isolate: id,
+        to: this.id,
+        reason,
+      });
+    }
+    this.release();
+  }
+
+  /** Terminates every child (when this isolate ends). */
+  children(): ChildLink[] {
+    return [...this.#children.values()];
+  }
+
+  /** Keeps this isolate alive (a port, a call, a subscription, a child). */
+  retain(): void {
+    this.#holds++;
+    if (this.isRoot && this.#rootTimer === null) {
+      // An open ReceivePort keeps the main thread alive, as in Dart.
+      this.#rootTimer = setInterval(() => {}, 0x7fffffff);
+    }
+  }
+
+  /** Releases what {@linkcode retain} took. */
+  release(): void {
+    this.#holds--;
+    if (this.#holds > 0) return;
+    if (this.isRoot) {
+      if (this.#rootTimer !== null) clearInterval(this.#rootTimer);
+      this.#rootTimer = null;
+      return;
+    }
+    // Check again on the next turn: a message may be arriving that retains.
+    setImmediate(() => {
+      if (this.#holds === 0) this.#onIdle?.();
+    });
+  }
+
+  /** How many things keep this isolate alive. */
+  get holds(): number {
+    return this.#holds;
+  }
+
+  /** Sets the receiver of events on a channel (see EventMessenger). */
+  setEventHandler(
+    channel: string,
+    handler: ((event: Uint8Array | null) => void) | null,
+  ): void {
+    const had = this.#eventHandlers.has(channel);
+    if (handler === null) {
+      if (had) {
+        this.#eventHandlers.delete(channel);
+        this.release();
+      }
+      return;
+    }
+    this.#eventHandlers.set(channel, handler);
+    if (!had) this.retain();
+  }
+
+  /** Sends a message to a port of any isolate. */
+  sendToPort(isolate: string, port: number, message: unknown): void {
+    const { payload, refs, transfer } = encodeRefs(message);
+    if (isolate === this.id) {
+      // Same isolate: copy now (as a send to another isolate would), deliver
+      // on a later turn, in order.
+      const copy = structuredClone(payload, { transfer });
+      setImmediate(() => this.#deliverPort(port, copy, refs));
+      return;
+    }
+    this.route({ kind: "port", to: isolate, port, payload, refs }, transfer);
+  }
+
+  /** Sends a routed message toward its target. */
+  route(message: Routed, transfer?: Transferable[]): void {
+    const to = message.to;
+    if (to === this.id) {
+      this.#deliver(message);
+      return;
+    }
+    if (isWithin(to, this.id)) {
+      const child = this.#children.get(childToward(this.id, to));
+      if (child === undefined) {
+        this.#undeliverable(message, `${to} is not running`);
+        return;
+      }
+      child.post(message, transfer);
+      return;
+    }
+    if (this.#parent === null) {
+      this.#undeliverable(message, `${to} is not running`);
+      return;
+    }
+    this.#parent(message, transfer);
+  }
+
+  /** Handles data posted by the parent. Returns the message for lifecycle use. */
+  fromParent(data: unknown): WireMessage | null {
+    const message = parseWireMessage(data);
+    if (message === null) {
+      this.#protocolErrors(new ProtocolError(this.id, data));
+      return null;
+    }
+    if ("to" in message) {
+      this.route(message);
+      return null;
+    }
+    return message;
+  }
+
+  /** Handles data posted by a child. */
+  fromChild(link: ChildLink, data: unknown): void {
+    const message = parseWireMessage(data);
+    if (message === null) {
+      link.protocolError(new ProtocolError(this.id, data));
+      return;
+    }
+    switch (message.kind) {
+      case "started":
+      case "result":
+      case "error":
+      case "exit":
+        if (message.isolate !== link.id) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
+        link.lifecycle(message);
+        return;
+      case "call":
+      case "register":
+        // A child speaks only for itself and its descendants.
+        if (!isWithin(message.from, link.id)) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
+        this.route(message);
+        return;
+      case "reply":
+      case "fail":
+        if (!isWithin(message.from, link.id)) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
+        this.route(message);
+        return;
+      case "gone":
+        if (!isWithin(message.isolate, link.id)) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
+        this.route(message);
+        return;
+      case "port":
+      case "event":
+        this.route(message);
+        return;
+      case "start":
+        link.protocolError(new ProtocolError(this.id, data));
+        return;
+    }
+  }
+
+  #deliver(message: Routed): void {
+    const deliveries = this.#deliveries;
+    switch (message.kind) {
+      case "port":
+        this.#deliverPort(message.port, message.payload, message.refs);
+        return;
+      case "event":
+        this.#eventHandlers.get(message.channel)?.(message.payload);
+        return;
+      case "call":
+        if (deliveries === null) {
+          this.#undeliverable(message, `${this.id} has no messenger`);
+          return;
+        }
+        deliveries.call(message);
+        return;
+      case "reply":
+        deliveries?.reply(message);
+        return;
+      case "fail":
+        deliveries?.fail(message);
+        return;
+      case "register":
+        deliveries?.register(message);
+        return;
+      case "gone":
+        deliveries?.gone(message);
+        return;
+    }
+  }
+
+  #deliverPort(port: number, payload: unknown, refs: boolean): void {
+    openPorts.get(port)?.(refs ? reviveRefs(payload) : payload);
+  }
+
+  #undeliverable(message: Routed, reason: string): void {
+    if (message.kind !== "call") return;
+    const error: SerializedError = {
+      name: "IsolateExitedError",
+      message: `isolate ${reason}`,
+      stack: null,
+      code: "isolate_exited",
+    };
+    this.route({
+      kind: "fail",
+      id: message.id,
+      from: message.to,
+      to: message.from,
+      error,
+    });
+  }
+}
+
+/** This realm's isolate runtime. */
+export const runtime: IsolateRuntime = new IsolateRuntime();
+
+portHooks.isolateId = () => runtime.id;
+portHooks.send = (isolate, port, message) =>
+  runtime.sendToPort(isolate, port, message);
+portHooks.retain = () => runtime.retain();
+portHooks.release = () => runtime.release();

@@ -1,0 +1,160 @@
+/**
+ * The first module of every isolate's worker: the only file that touches the
+ * worker's global scope. It waits for the parent's `start` message, connects
+ * the runtime to the parent, loads and calls the entry, reports errors, and
+ * ends the worker when nothing keeps it alive.
+ *
+ * @module
+ */
+import {
+  parseWireMessage,
+  serializeError,
+  type WireMessage,
+} from "./protocol.ts";
+import { encodeRefs, reviveRefs } from "./_message_refs.ts";
+import { runtime } from "./_runtime.ts";
+import "./services_binding.ts";
+
+type Start = Extract<WireMessage, { kind: "start" }>;
+
+const scope = self as unknown as {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  close(): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+  addEventListener(
+    type: "error" | "unhandledrejection",
+    listener: (event: Event & { error?: unknown; reason?: unknown }) => void,
+  ): void;
+};
+
+let start: Start | null = null;
+let ended = false;
+
+function post(message: WireMessage, transfer?: Transferable[]): void {
+  scope.postMessage(message, transfer ?? []);
+}
+
+function reportError(
+  phase: "load" | "entry" | "uncaught",
+  error: unknown,
+  fatal: boolean,
+): void {
+  post({
+    kind: "error",
+    isolate: runtime.id,
+    phase,
+    fatal,
+    error: serializeError(error),
+  });
+}
+
+function exit(): void {
+  if (ended) return;
+  ended = true;
+  for (const child of runtime.children()) child.terminate();
+  post({ kind: "exit", isolate: runtime.id });
+  scope.close();
+}
+
+scope.onmessage = (event: MessageEvent) => {
+  if (start !== null) {
+    runtime.fromParent(event.data);
+    return;
+  }
+  const message = parseWireMessage(event.data);
+  if (message === null || message.kind !== "start") return;
+  start = message;
+  runtime.attachParent(message.isolate, post);
+  runtime.setIdleHandler(exit);
+  runtime.setProtocolErrorHandler((error) =>
+    reportError("uncaught", error, false)
+  );
+  run(message);
+};
+
+scope.addEventListener("error", (event) => {
+  event.preventDefault();
+  const fatal = start?.errorsAreFatal ?? true;
+  reportError("uncaught", event.error, fatal);
+  if (fatal) exit();
+});
+
+scope.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  const fatal = start?.errorsAreFatal ?? true;
+  reportError("uncaught", event.reason, fatal);
+  if (fatal) exit();
+});
+
+async function run(spec: Start): Promise<void> {
+  runtime.retain(); // the entry, until it settles
+  let entry: (...args: unknown[]) => unknown;
+  try {
+    entry = spec.source !== null
+      ? compile(spec.source)
+      : await load(spec.entry!, spec.exportName);
+  } catch (error) {
+    reportError("load", error, true);
+    exit();
+    return;
+  }
+  const argument = spec.refs ? reviveRefs(spec.payload) : spec.payload;
+  let pending: unknown;
+  try {
+    pending = spec.mode === "run"
+      ? entry.apply(null, argument as unknown[])
+      : entry(argument);
+  } catch (error) {
+    reportError("entry", error, true);
+    exit();
+    return;
+  }
+  post({ kind: "started", isolate: runtime.id });
+  try {
+    const value = await pending;
+    if (spec.mode === "run") {
+      const { payload, refs, transfer } = encodeRefs(value);
+      post({ kind: "result", isolate: runtime.id, payload, refs }, transfer);
+      exit(); // Isolate.run: the isolate is gone once it has answered
+      return;
+    }
+  } catch (error) {
+    reportError("uncaught", error, spec.errorsAreFatal || spec.mode === "run");
+    if (spec.errorsAreFatal || spec.mode === "run") {
+      exit();
+      return;
+    }
+  }
+  runtime.release();
+}
+
+async function load(
+  url: string,
+  exportName: string,
+): Promise<(...args: unknown[]) => unknown> {
+  const module = await import(url);
+  const entry = module[exportName];
+  if (typeof entry !== "function") {
+    const found = Object.keys(module).filter((key) =>
+      typeof module[key] === "function"
+    );
+    throw new TypeError(
+      `the module ${url} has no function export "${exportName}"${
+        found.length > 0
+          ? `; its function exports are: ${found.join(", ")}`
+          : ""
+      }`,
+    );
+  }
+  return entry;
+}
+
+function compile(source: string): (...args: unknown[]) => unknown {
+  // The source of a self-contained function, evaluated in this worker's
+  // global scope (nothing from the sender's scope exists here).
+  const fn = new Function(`return (${source});`)();
+  if (typeof fn !== "function") {
+    throw new TypeError("the source sent to Isolate.run is not a function");
+  }
+  return fn;
+}

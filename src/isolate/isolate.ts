@@ -1,0 +1,461 @@
+import { IsolateSpawnError } from "./isolate_spawn_error.ts";
+import type { SerializedError, WireMessage } from "./protocol.ts";
+import type { ProtocolError } from "./protocol_error.ts";
+import { RemoteError } from "./remote_error.ts";
+import { SendPort } from "./send_port.ts";
+import { encodeRefs, reviveRefs } from "./_message_refs.ts";
+import { type ChildLink, runtime } from "./_runtime.ts";
+
+const WORKER_MAIN = new URL("./_worker_main.ts", import.meta.url);
+
+/** Options of {@linkcode Isolate.spawn}. */
+export interface IsolateSpawnOptions {
+  /**
+   * A name for debugging; it names the worker and appears in errors.
+   *
+   * @default {the isolate's id}
+   */
+  debugName?: string;
+  /**
+   * The export of the entry module to call with the message.
+   *
+   * @default {"default"}
+   */
+  exportName?: string;
+  /**
+   * Told when the isolate ends: a `SendPort` receives `onExitMessage`; a
+   * function is called.
+   */
+  onExit?: SendPort | (() => void);
+  /**
+   * What an `onExit` port receives.
+   *
+   * @default {null}
+   */
+  onExitMessage?: unknown;
+  /**
+   * Told of uncaught errors in the isolate: a `SendPort` receives
+   * `[message, stack]` as in Dart; a function receives a `RemoteError`.
+   * Without a listener, uncaught errors are printed to stderr.
+   */
+  onError?: SendPort | ((error: RemoteError) => void);
+  /**
+   * Whether an uncaught error ends the isolate.
+   *
+   * @default {true}
+   */
+  errorsAreFatal?: boolean;
+}
+
+/** Options of {@linkcode Isolate.run}. */
+export interface IsolateRunOptions<A extends unknown[] = unknown[]> {
+  /** Arguments for a module task's export. */
+  args?: A;
+  /**
+   * A name for debugging.
+   *
+   * @default {"run"}
+   */
+  debugName?: string;
+}
+
+type Lifecycle = Extract<
+  WireMessage,
+  { kind: "started" | "result" | "error" | "exit" }
+>;
+
+// deno-lint-ignore no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+
+/**
+ * An isolate: a Deno Web Worker that runs a module's function with a
+ * message, as Dart's `Isolate`. Isolates share no memory; they talk through
+ * `SendPort`/`ReceivePort` and platform channels, and reach the main
+ * thread's plugins after `BackgroundIsolateBinaryMessenger.ensureInitialized`
+ * with the `RootIsolateToken` passed to them.
+ *
+ * Lifetimes are Dart's: an isolate ends when its entry has returned and it
+ * holds no open `ReceivePort`, no pending call, no event subscription and no
+ * live child isolate (or when killed). An uncaught error in an isolate never
+ * takes the main process down.
+ *
+ * @example Run a function in a worker
+ * ```ts
+ * import { Isolate } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const sum = await Isolate.run(() => {
+ *   let total = 0;
+ *   for (let i = 1; i <= 100; i++) total += i;
+ *   return total;
+ * });
+ * assert.equal(sum, 5050);
+ * ```
+ */
+export class Isolate {
+  /** The isolate's id in the tree (`"0.1"`, `"0.1.2"`…). */
+  readonly id: string;
+  /** The isolate's debug name. */
+  readonly debugName: string;
+  readonly #worker: Worker;
+  readonly #exitListeners: (SendPort | (() => void))[] = [];
+  readonly #exitMessages = new Map<SendPort, unknown>();
+  readonly #errorListeners: (SendPort | ((error: RemoteError) => void))[] = [];
+  readonly #exited = Promise.withResolvers<void>();
+  #started = Promise.withResolvers<void>();
+  #result: PromiseWithResolvers<unknown> | null = null;
+  #isStarted = false;
+  #alive = true;
+
+  private constructor(id: string, debugName: string, worker: Worker) {
+    this.id = id;
+    this.debugName = debugName;
+    this.#worker = worker;
+    // Observed by spawn() and run(); a rejection nobody awaits must not
+    // count as unhandled.
+    this.#started.promise.catch(() => {});
+  }
+
+  /** Resolves when the isolate has ended (exited, crashed or was killed). */
+  get exited(): Promise<void> {
+    return this.#exited.promise;
+  }
+
+  /**
+   * Starts an isolate running `entry`'s default export (or
+   * `options.exportName`) with `message`. Resolves once the module has
+   * loaded and the function was called.
+   *
+   * `message` is copied (structured clone); `SendPort`s, `RootIsolateToken`s
+   * and `MessagePort`s inside it arrive as working objects.
+   *
+   * @param entry The entry module: a URL, or an absolute path or URL string
+   * (prefer `new URL("./entry.ts", import.meta.url)`).
+   * @param message The argument of the entry function.
+   * @param options Debug name, export, exit and error listeners.
+   * @returns The running isolate.
+   * @throws {IsolateSpawnError} When the module fails to load, lacks the
+   * export, or the function throws when called.
+   */
+  static spawn(
+    entry: URL | string,
+    message: unknown,
+    options: IsolateSpawnOptions = {},
+  ): Promise<Isolate> {
+    const isolate = Isolate.#start({
+      entry: resolveEntry(entry),
+      source: null,
+      exportName: options.exportName ?? "default",
+      message,
+      mode: "spawn",
+      debugName: options.debugName,
+      errorsAreFatal: options.errorsAreFatal ?? true,
+    });
+    if (options.onExit !== undefined) {
+      isolate.#exitListeners.push(options.onExit);
+      if (options.onExit instanceof SendPort) {
+        isolate.#exitMessages.set(
+          options.onExit,
+          options.onExitMessage ?? null,
+        );
+      }
+    }
+    if (options.onError !== undefined) {
+      isolate.#errorListeners.push(options.onError);
+    }
+    return isolate.#started.promise.then(() => isolate);
+  }
+
+  /**
+   * Runs a computation in a new isolate and resolves with its result; the
+   * isolate is gone afterwards. Two forms:
+   *
+   * - a self-contained function, `Isolate.run(() => work())`: its source is
+   *   sent and evaluated in the worker, so it **cannot use variables from
+   *   the enclosing scope** (nor imports): pass what it needs inside it, or
+   *   use the module form. Using an outside variable fails with a
+   *   `RemoteError` that says so.
+   * - a module export, typed from the module:
+   *   `Isolate.run<typeof tasks.fib>(new URL("./tasks.ts", import.meta.url), "fib", { args: [30] })`.
+   *
+   * @param computation The function, or the module URL.
+   * @returns The result (structured-cloned back).
+   * @throws {RemoteError} With the worker's error and its remote stack.
+   * @throws {IsolateSpawnError} When the module cannot be loaded or lacks
+   * the export.
+   */
+  static run<R>(computation: () => R | Promise<R>): Promise<Awaited<R>>;
+  /**
+   * Runs a module's export in a new isolate.
+   *
+   * @param module The module.
+   * @param exportName The export to call.
+   * @param options The arguments and a debug name.
+   * @returns The result.
+   */
+  static run<F extends AnyFunction>(
+    module: URL | string,
+    exportName: string,
+    options?: IsolateRunOptions<Parameters<F>>,
+  ): Promise<Awaited<ReturnType<F>>>;
+  static run(
+    computation: (() => unknown) | URL | string,
+    exportName?: string,
+    options: IsolateRunOptions = {},
+  ): Promise<unknown> {
+    const isFunction = typeof computation === "function";
+    if (isFunction && isNative(computation)) {
+      return Promise.reject(
+        new TypeError(
+          "Cannot run a native or bound function in an isolate: its source cannot be sent; pass an arrow function or a module task",
+        ),
+      );
+    }
+    const isolate = Isolate.#start({
+      entry: isFunction ? null : resolveEntry(computation as URL | string),
+      source: isFunction ? computation.toString() : null,
+      exportName: isFunction ? "" : exportName ?? "default",
+      message: options.args ?? [],
+      mode: "run",
+      debugName: options.debugName ?? "run",
+      errorsAreFatal: true,
+    });
+    const result = Promise.withResolvers<unknown>();
+    isolate.#result = result;
+    isolate.#started.promise.catch(result.reject);
+    return result.promise;
+  }
+
+  static #start(spec: {
+    entry: string | null;
+    source: string | null;
+    exportName: string;
+    message: unknown;
+    mode: "spawn" | "run";
+    debugName: string | undefined;
+    errorsAreFatal: boolean;
+  }): Isolate {
+    const id = runtime.nextChildId();
+    const debugName = spec.debugName ?? id;
+    const worker = new Worker(WORKER_MAIN, { type: "module", name: debugName });
+    const isolate = new Isolate(id, debugName, worker);
+    const link: ChildLink = {
+      id,
+      post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+      lifecycle: (message) => isolate.#lifecycle(message),
+      protocolError: (error) => isolate.#protocolError(error),
+      terminate: () => isolate.kill(),
+    };
+    runtime.addChild(link);
+    worker.onmessage = (event) => runtime.fromChild(link, event.data);
+    worker.onerror = (event) => {
+      // An error that escaped the isolate's own handlers: it must not take
+      // the main process down. The worker is dead; treat it as a crash.
+      event.preventDefault();
+      isolate.#crash(event.error ?? new Error(event.message));
+    };
+    worker.onmessageerror = () => {
+      isolate.#protocolError(null);
+    };
+    const { payload, refs, transfer } = encodeRefs(spec.message);
+    worker.postMessage(
+      {
+        kind: "start",
+        isolate: id,
+        debugName,
+        mode: spec.mode,
+        entry: spec.entry,
+        exportName: spec.exportName,
+        source: spec.source,
+        payload,
+        refs,
+        errorsAreFatal: spec.errorsAreFatal,
+      } satisfies WireMessage,
+      transfer,
+    );
+    return isolate;
+  }
+
+  /**
+   * Ends the isolate now, as Dart's `kill(priority: immediate)`. Calls in
+   * flight to or from it fail with `IsolateExitedError`; exit listeners are
+   * told. Idempotent.
+   */
+  kill(): void {
+    this.#end(`"${this.debugName}" (${this.id}) was killed`);
+  }
+
+  /**
+   * Adds a port that receives `response` when the isolate ends.
+   *
+   * @param port The port.
+   * @param options What the port receives.
+   */
+  addOnExitListener(
+    port: SendPort,
+    options: { response?: unknown } = {},
+  ): void {
+    if (!this.#alive) {
+      port.send(options.response ?? null);
+      return;
+    }
+    this.#exitListeners.push(port);
+    this.#exitMessages.set(port, options.response ?? null);
+  }
+
+  /**
+   * Removes a port added with {@linkcode Isolate.addOnExitListener}.
+   *
+   * @param port The port.
+   */
+  removeOnExitListener(port: SendPort): void {
+    const i = this.#exitListeners.indexOf(port);
+    if (i !== -1) this.#exitListeners.splice(i, 1);
+    this.#exitMessages.delete(port);
+  }
+
+  /**
+   * Adds a port that receives `[message, stack]` for each uncaught error.
+   *
+   * @param port The port.
+   */
+  addErrorListener(port: SendPort): void {
+    this.#errorListeners.push(port);
+  }
+
+  /**
+   * Removes a port added with {@linkcode Isolate.addErrorListener}.
+   *
+   * @param port The port.
+   */
+  removeErrorListener(port: SendPort): void {
+    const i = this.#errorListeners.indexOf(port);
+    if (i !== -1) this.#errorListeners.splice(i, 1);
+  }
+
+  #lifecycle(message: Lifecycle): void {
+    switch (message.kind) {
+      case "started":
+        this.#isStarted = true;
+        this.#started.resolve();
+        return;
+      case "result":
+        this.#result?.resolve(
+          message.refs ? reviveRefs(message.payload) : message.payload,
+        );
+        this.#result = null;
+        return;
+      case "error":
+        this.#error(message.phase, message.error);
+        return;
+      case "exit":
+        this.#end(`"${this.debugName}" (${this.id}) exited`);
+        return;
+    }
+  }
+
+  #error(phase: "load" | "entry" | "uncaught", error: SerializedError): void {
+    if (!this.#isStarted) {
+      const what = phase === "load"
+        ? `could not load its entry: ${error.message}`
+        : `threw when its entry was called: ${error.name}: ${error.message}`;
+      this.#started.reject(
+        new IsolateSpawnError(
+          `Cannot start isolate "${this.debugName}" (${this.id}): it ${what}`,
+          new RemoteError(error),
+        ),
+      );
+      return;
+    }
+    const remote = new RemoteError(
+      error,
+      describeRemote(error, this.#result !== null),
+    );
+    if (this.#result !== null) {
+      this.#result.reject(remote);
+      this.#result = null;
+      return;
+    }
+    if (this.#errorListeners.length === 0) {
+      console.error(
+        `Uncaught error in isolate "${this.debugName}" (${this.id}):`,
+        remote,
+      );
+      return;
+    }
+    for (const listener of this.#errorListeners) {
+      if (listener instanceof SendPort) {
+        listener.send([`${error.name}: ${error.message}`, error.stack ?? ""]);
+      } else listener(remote);
+    }
+  }
+
+  #protocolError(error: ProtocolError | null): void {
+    console.error(
+      `isolates: dropped a malformed message from isolate "${this.debugName}" (${this.id})`,
+      error ?? "",
+    );
+  }
+
+  #crash(error: unknown): void {
+    if (!this.#alive) return;
+    const serialized: SerializedError = {
+      name: error instanceof Error ? error.name : "Error",
+      message: error instanceof Error ? error.message : String(error),
+      stack: error instanceof Error ? error.stack ?? null : null,
+      code: null,
+    };
+    this.#error(this.#isStarted ? "uncaught" : "load", serialized);
+    this.#end(
+      `"${this.debugName}" (${this.id}) crashed: ${serialized.message}`,
+    );
+  }
+
+  #end(reason: string): void {
+    if (!this.#alive) return;
+    this.#alive = false;
+    this.#worker.terminate();
+    this.#started.reject(
+      new IsolateSpawnError(
+        `Cannot start isolate: isolate ${reason} before it started`,
+      ),
+    );
+    this.#result?.reject(
+      new IsolateSpawnError(
+        `Cannot complete Isolate.run: isolate ${reason} before it returned`,
+      ),
+    );
+    this.#result = null;
+    runtime.removeChild(this.id, reason);
+    for (const listener of this.#exitListeners) {
+      if (listener instanceof SendPort) {
+        listener.send(this.#exitMessages.get(listener) ?? null);
+      } else listener();
+    }
+    this.#exitListeners.length = 0;
+    this.#exited.resolve();
+  }
+}
+
+function resolveEntry(entry: URL | string): string {
+  if (entry instanceof URL) return entry.href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(entry)) return entry;
+  if (entry.startsWith("/")) return new URL(`file://${entry}`).href;
+  throw new TypeError(
+    `Cannot resolve isolate entry "${entry}": a relative path has no base here; pass new URL("${entry}", import.meta.url)`,
+  );
+}
+
+function isNative(fn: () => unknown): boolean {
+  return /\{\s*\[native code\]\s*\}\s*$/.test(fn.toString());
+}
+
+function describeRemote(
+  error: SerializedError,
+  isRun: boolean,
+): string | undefined {
+  if (isRun && error.name === "ReferenceError") {
+    return `ReferenceError: ${error.message}. A function passed to Isolate.run runs in a new worker from its source text and cannot use variables or imports from the enclosing scope; compute them inside the function, or use a module task: Isolate.run(moduleUrl, "exportName", { args })`;
+  }
+  return undefined;
+}
