@@ -86,3 +86,6 @@ export { IsolateExitedError } from "./src/isolate/isolate_exited_error.ts";
 export { IsolateSpawnError } from "./src/isolate/isolate_spawn_error.ts";
 export { RemoteError } from "./src/isolate/remote_error.ts";
 export type { SerializedError } from "./src/isolate/protocol.ts";
+export { SharedPreferences } from "./src/plugins/shared_preferences.ts";
+export { DataDirectoryError } from "./src/plugins/data_directory_error.ts";
+export { PreferencesStoreError } from "./src/plugins/preferences_store_error.ts";

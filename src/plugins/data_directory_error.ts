@@ -8,9 +8,7 @@ import { IsolatesError } from "../errors/isolates_error.ts";
  * holds an absolute path. Its code is `"data_dir_unavailable"`.
  *
  * @example Catching the error when the environment is empty
- * ```ts ignore
- * // Ignored: DataDirectoryError is exported from mod.ts in a later step, and
- * // examples can only import from the package name.
+ * ```ts
  * import { DataDirectoryError } from "@isolates/isolates";
  * import assert from "node:assert/strict";
  *

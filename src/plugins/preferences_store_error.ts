@@ -9,9 +9,7 @@ import { IsolatesError } from "../errors/isolates_error.ts";
  * `cause` holds the underlying error when there is one.
  *
  * @example Telling a store failure apart by its code
- * ```ts ignore
- * // Ignored: PreferencesStoreError is exported from mod.ts in a later step,
- * // and examples can only import from the package name.
+ * ```ts
  * import { PreferencesStoreError } from "@isolates/isolates";
  * import assert from "node:assert/strict";
  *
