@@ -1,4 +1,4 @@
-import { setImmediate } from "node:timers";
+import { nextTurn } from "./_next_turn.ts";
 import type {
   BinaryMessenger,
   MessageContext,
@@ -43,9 +43,7 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
     message: Uint8Array | null,
   ): Promise<Uint8Array | null> {
     return new Promise((resolve) => {
-      setImmediate(() =>
-        resolve(this.#dispatch(channel, message, ROOT_CONTEXT))
-      );
+      nextTurn(() => resolve(this.#dispatch(channel, message, ROOT_CONTEXT)));
     });
   }
 

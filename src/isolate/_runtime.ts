@@ -1,4 +1,4 @@
-import { setImmediate } from "node:timers";
+import { nextTurn } from "./_next_turn.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import {
   childToward,
@@ -146,7 +146,7 @@ class IsolateRuntime {
       return;
     }
     // Check again on the next turn: a message may be arriving that retains.
-    setImmediate(() => {
+    nextTurn(() => {
       if (this.#holds === 0) this.#onIdle?.();
     });
   }
@@ -180,7 +180,7 @@ class IsolateRuntime {
       // Same isolate: copy now (as a send to another isolate would), deliver
       // on a later turn, in order.
       const copy = structuredClone(payload, { transfer });
-      setImmediate(() => this.#deliverPort(port, copy, refs));
+      nextTurn(() => this.#deliverPort(port, copy, refs));
       return;
     }
     this.route({ kind: "port", to: isolate, port, payload, refs }, transfer);

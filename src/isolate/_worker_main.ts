@@ -31,7 +31,10 @@ let start: Start | null = null;
 let ended = false;
 
 function post(message: WireMessage, transfer?: Transferable[]): void {
-  scope.postMessage(message, transfer ?? []);
+  // An empty transfer list costs about 3 µs a message in Deno: skip it.
+  if (transfer === undefined || transfer.length === 0) {
+    scope.postMessage(message);
+  } else scope.postMessage(message, transfer);
 }
 
 function reportError(

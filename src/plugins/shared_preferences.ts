@@ -1,25 +1,20 @@
-import { join } from "node:path";
 import { MethodChannel } from "../channels/method_channel.ts";
 import { Double } from "../codec/double.ts";
-import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
 import { isMainThread } from "../isolate/_thread.ts";
-import { userDataDirectory } from "./_data_dir.ts";
-import {
-  PreferencesStore,
-  type PreferenceValue,
-} from "./_preferences_store.ts";
+import type { PreferenceValue } from "./_preferences_store.ts";
 
 /** The channel of the SharedPreferences plugin. */
 const CHANNEL = "plugins.flutter.io/shared_preferences";
 
-type PreferenceType = PreferenceValue["type"];
+/** The Flutter types a preference can have. */
+export type PreferenceType = PreferenceValue["type"];
 
 /**
  * The methods of the SharedPreferences channel. Values travel with their
  * Flutter type, `[type, value]`, so every isolate applies Flutter's type
  * rules (JavaScript has one number type where Dart has `int` and `double`).
  */
-type PreferencesMethods = {
+export type PreferencesMethods = {
   getAll: { args: null; result: Map<string, [PreferenceType, unknown]> };
   set: { args: [string, PreferenceType, unknown]; result: boolean };
   remove: { args: string; result: boolean };
@@ -333,52 +328,21 @@ function wrongValue(
   );
 }
 
-/** The platform side: serves the channel on the root isolate. */
+/**
+ * The platform side: serves the channel on the root isolate. The storage
+ * code (SQLite, paths) is loaded on the first call, so importing the module
+ * costs workers nothing.
+ */
 function registerPlatformSide(): void {
-  let store: { path: string; store: PreferencesStore } | null = null;
-  const open = (): PreferencesStore => {
-    const path = join(userDataDirectory(), "shared_preferences.db");
-    if (store === null || store.path !== path) {
-      store?.store.close();
-      store = { path, store: PreferencesStore.open(path) };
-    }
-    return store.store;
-  };
-  const channel = new MethodChannel<PreferencesMethods>(CHANNEL);
-  channel.setMethodCallHandler((call) => {
-    switch (call.method) {
-      case "getAll": {
-        const all = new Map<string, [PreferenceType, unknown]>();
-        for (const [key, entry] of open().getAll()) {
-          all.set(key, [
-            entry.type,
-            entry.type === "double" ? new Double(entry.value) : entry.value,
-          ]);
-        }
-        return all;
-      }
-      case "set": {
-        const [key, type, value] = call.arguments as [
-          string,
-          PreferenceType,
-          unknown,
-        ];
-        open().set(key, { type, value } as PreferenceValue);
-        return true;
-      }
-      case "remove":
-        open().remove(call.arguments as string);
-        return true;
-      case "clear":
-        open().clear();
-        return true;
-      case "getStoragePath":
-        open();
-        return store!.path;
-      default:
-        throw new MissingPluginException();
-    }
-  });
+  let platform:
+    | Promise<typeof import("./_shared_preferences_platform.ts")>
+    | null = null;
+  new MethodChannel<PreferencesMethods>(CHANNEL).setMethodCallHandler(
+    async (call) => {
+      platform ??= import("./_shared_preferences_platform.ts");
+      return (await platform).handlePreferencesCall(call);
+    },
+  );
 }
 
 if (isMainThread) registerPlatformSide();

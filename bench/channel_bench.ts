@@ -1,0 +1,177 @@
+/**
+ * Platform-channel cost against raw Web Worker messaging, in the same run:
+ *
+ * - a MethodChannel call from a worker answered on the main thread, against
+ *   a raw `postMessage` round trip, with one call in flight and with 1,000;
+ * - `Isolate.spawn` + `ensureInitialized` to the first answered call,
+ *   against a raw `new Worker` to its first message.
+ *
+ * Both sides time whole batches driven from inside the worker, so the
+ * command that starts a batch costs the same on both sides.
+ *
+ * Run: `deno task bench` (or `deno bench -R -W -E bench/channel_bench.ts`).
+ */
+import {
+  Isolate,
+  MethodChannel,
+  ReceivePort,
+  RootIsolateToken,
+  type SendPort,
+} from "../mod.ts";
+import { pause } from "./_measure.ts";
+
+const echo = new MethodChannel("bench/echo");
+echo.setMethodCallHandler((call) => call.arguments);
+
+// --- raw worker -----------------------------------------------------------
+const raw = new Worker(new URL("./fixtures/raw_worker.ts", import.meta.url), {
+  type: "module",
+});
+let rawDone: PromiseWithResolvers<void> = Promise.withResolvers();
+const rawReady = Promise.withResolvers<void>();
+raw.onmessage = (event) => {
+  const data = event.data as {
+    call?: unknown;
+    done?: boolean;
+    ready?: boolean;
+  };
+  if (data.call !== undefined) raw.postMessage({ echo: data.call });
+  else if (data.done) rawDone.resolve();
+  else if (data.ready) rawReady.resolve();
+};
+await rawReady.promise;
+
+function rawBatch(cmd: string, n: number): Promise<void> {
+  rawDone = Promise.withResolvers();
+  raw.postMessage({ cmd, n });
+  return rawDone.promise;
+}
+
+// --- channel worker -------------------------------------------------------
+const replies = new ReceivePort();
+const inbox: ((message: unknown) => void)[] = [];
+replies.listen((message) => inbox.shift()?.(message));
+function next(): Promise<unknown> {
+  return new Promise((resolve) => inbox.push(resolve));
+}
+const commandsArrived = next();
+const channelIsolate = await Isolate.spawn(
+  new URL("./fixtures/channel_worker.ts", import.meta.url),
+  { token: RootIsolateToken.instance, reply: replies.sendPort },
+);
+const commands = await commandsArrived as SendPort;
+
+function channelBatch(cmd: string, n: number): Promise<unknown> {
+  const done = next();
+  commands.send({ cmd, n });
+  return done;
+}
+
+// Warm both paths up before anything is measured.
+for (let i = 0; i < 5; i++) {
+  await rawBatch("sequential", 200);
+  await channelBatch("sequential", 200);
+  await rawBatch("parallel", 1000);
+  await channelBatch("parallel", 1000);
+}
+
+const SEQUENTIAL = 200;
+const PARALLEL = 1000;
+
+Deno.bench({
+  name: `raw postMessage round trip, one in flight (x${SEQUENTIAL})`,
+  group: "round trip, one in flight",
+  baseline: true,
+  n: 30,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(10);
+    b.start();
+    await rawBatch("sequential", SEQUENTIAL);
+    b.end();
+  },
+});
+Deno.bench({
+  name:
+    `MethodChannel.invokeMethod worker -> main, one in flight (x${SEQUENTIAL})`,
+  group: "round trip, one in flight",
+  n: 30,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(10);
+    b.start();
+    await channelBatch("sequential", SEQUENTIAL);
+    b.end();
+  },
+});
+
+Deno.bench({
+  name: `raw postMessage round trip, ${PARALLEL} in flight`,
+  group: `round trip, ${PARALLEL} in flight`,
+  baseline: true,
+  n: 30,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(10);
+    b.start();
+    await rawBatch("parallel", PARALLEL);
+    b.end();
+  },
+});
+Deno.bench({
+  name: `MethodChannel.invokeMethod worker -> main, ${PARALLEL} in flight`,
+  group: `round trip, ${PARALLEL} in flight`,
+  n: 30,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(10);
+    b.start();
+    await channelBatch("parallel", PARALLEL);
+    b.end();
+  },
+});
+
+Deno.bench({
+  name: "raw new Worker to its first message",
+  group: "spawn to first answer",
+  baseline: true,
+  n: 15,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(20);
+    b.start();
+    const worker = new Worker(
+      new URL("./fixtures/raw_first_message_worker.ts", import.meta.url),
+      { type: "module" },
+    );
+    await new Promise((resolve) => worker.onmessage = resolve);
+    b.end();
+    worker.terminate();
+  },
+});
+Deno.bench({
+  name: "Isolate.spawn + ensureInitialized to the first answered call",
+  group: "spawn to first answer",
+  n: 15,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(20);
+    const port = new ReceivePort();
+    b.start();
+    const isolate = await Isolate.spawn(
+      new URL("./fixtures/first_call_worker.ts", import.meta.url),
+      { token: RootIsolateToken.instance, reply: port.sendPort },
+    );
+    await port.first;
+    b.end();
+    await isolate.exited;
+  },
+});
+
+// Let the process end once the benches are done.
+globalThis.addEventListener("unload", () => {
+  commands.send({ cmd: "close", n: 0 });
+  replies.close();
+  raw.terminate();
+  channelIsolate.kill();
+});
