@@ -6,6 +6,9 @@ import { type EventMessenger, isEventMessenger } from "./event_messenger.ts";
 import { MethodChannel } from "./method_channel.ts";
 import { defaultMessenger } from "./_default_messenger.ts";
 
+/** The subscription on each channel of each messenger (see receiveBroadcastStream). */
+const activeStreams = new WeakMap<EventMessenger, Map<string, () => void>>();
+
 /** Where the platform side of a stream sends its events. */
 export interface EventSink {
   /** Sends an event. */
@@ -96,7 +99,8 @@ export class EventChannel {
    * stops the subscription. An error event fails the stream with the
    * `PlatformException` it carries and ends the subscription; so does a
    * failed `listen` call (e.g. `MissingPluginException` when nothing serves
-   * the channel).
+   * the channel). A second stream on the same channel in the same isolate
+   * ends the first (the platform side keeps one subscription per isolate).
    *
    * @param args Arguments for the platform side's `onListen`.
    * @returns The events.
@@ -111,15 +115,35 @@ export class EventChannel {
     );
     const { name, codec } = this;
     let active = false;
+    let streams = activeStreams.get(messenger);
+    if (streams === undefined) {
+      streams = new Map();
+      activeStreams.set(messenger, streams);
+    }
+    const open = streams;
+    let replace = (): void => {};
+    const forget = (): void => {
+      if (open.get(name) === replace) open.delete(name);
+    };
     const stop = (): void => {
       if (!active) return;
       active = false;
+      forget();
       messenger.setEventHandler(name, null);
       // A failed cancel has nobody left to tell: the listener is gone.
       methods.invokeMethod("cancel", args).catch(() => {});
     };
     return new ReadableStream<unknown>({
       start(controller): void {
+        // One subscription per channel and isolate (the platform side keeps
+        // one sink per listener): a new stream ends the previous one.
+        open.get(name)?.();
+        replace = () => {
+          if (!active) return;
+          active = false;
+          controller.close();
+        };
+        open.set(name, replace);
         active = true;
         messenger.setEventHandler(name, (bytes) => {
           if (!active) return;
@@ -138,6 +162,7 @@ export class EventChannel {
         methods.invokeMethod("listen", args).catch((error) => {
           if (!active) return;
           active = false;
+          forget();
           messenger.setEventHandler(name, null);
           controller.error(error);
         });
@@ -167,17 +192,34 @@ export class EventChannel {
     }
     const messenger = this.#eventMessenger();
     const { name, codec } = this;
-    const sinks = new Map<string, { active: boolean }>();
+    const sinks = new Map<string, { active: boolean; unwatch?: () => void }>();
     methods.setMethodCallHandler(async (call, context) => {
       const listener = context.isolate;
       if (call.method === "listen") {
         const previous = sinks.get(listener);
         if (previous !== undefined) {
           previous.active = false;
+          previous.unwatch?.();
           await handler.onCancel?.(call.arguments);
         }
-        const state = { active: true };
+        const state: { active: boolean; unwatch?: () => void } = {
+          active: true,
+        };
         sinks.set(listener, state);
+        // A listener that ends without cancelling is cancelled for it.
+        const args = call.arguments;
+        const unwatch = messenger.watchIsolate(listener, () => {
+          if (!state.active) return;
+          state.active = false;
+          sinks.delete(listener);
+          Promise.resolve(handler.onCancel?.(args)).catch((error) =>
+            console.error(
+              `isolates: onCancel of stream "${name}" failed for isolate ${listener}:`,
+              error,
+            )
+          );
+        });
+        state.unwatch = unwatch;
         const send = (bytes: Uint8Array | null): void => {
           if (state.active) messenger.sendEvent(listener, name, bytes);
         };
@@ -196,6 +238,7 @@ export class EventChannel {
         const state = sinks.get(listener);
         if (state === undefined) return null;
         state.active = false;
+        state.unwatch?.();
         sinks.delete(listener);
         await handler.onCancel?.(call.arguments);
         return null;

@@ -38,11 +38,22 @@ export interface EventMessenger {
    * @param event The event's bytes; `null` ends the stream.
    */
   sendEvent(isolate: string, channel: string, event: Uint8Array | null): void;
+
+  /**
+   * Calls `onGone` once when an isolate (or one of its ancestors) ends, so
+   * the platform side can drop what it keeps for a listener that is gone.
+   *
+   * @param isolate The id of the isolate to watch.
+   * @param onGone Called when it ends.
+   * @returns A function that stops watching.
+   */
+  watchIsolate(isolate: string, onGone: () => void): () => void;
 }
 
 /** Whether a messenger can carry events. */
 export function isEventMessenger(value: unknown): value is EventMessenger {
   return typeof value === "object" && value !== null &&
     typeof (value as EventMessenger).setEventHandler === "function" &&
-    typeof (value as EventMessenger).sendEvent === "function";
+    typeof (value as EventMessenger).sendEvent === "function" &&
+    typeof (value as EventMessenger).watchIsolate === "function";
 }

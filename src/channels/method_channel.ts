@@ -132,7 +132,7 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
   ): Promise<Map<unknown, unknown> | null> {
     const result = await this.invoke(method, args[0], false);
     if (result === null || result instanceof Map) return result;
-    if (typeof result === "object" && !Array.isArray(result)) {
+    if (typeof result === "object" && isPlainObject(result)) {
       return new Map(Object.entries(result as Record<string, unknown>));
     }
     throw new TypeError(
@@ -178,7 +178,7 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
           if (error instanceof MissingPluginException) return null;
           return codec.encodeErrorEnvelope({
             code: "error",
-            message: String(error),
+            message: describeError(error),
             details: null,
           });
         }
@@ -217,6 +217,20 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
       );
     }
     return this.codec.decodeEnvelope(reply);
+  }
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** `String(error)`, even for values whose conversion throws. */
+function describeError(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
   }
 }
 

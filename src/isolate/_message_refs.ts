@@ -31,87 +31,93 @@ export interface EncodedMessage {
 
 /** Prepares a message for another isolate. */
 export function encodeRefs(message: unknown): EncodedMessage {
-  const state = {
-    refs: false,
-    transfer: [] as Transferable[],
-    seen: new Map<object, unknown>(),
-  };
-  const payload = encode(message, state);
-  return { payload, refs: state.refs, transfer: state.transfer };
+  const transfer: Transferable[] = [];
+  // Most messages hold no port or token: find out first, so that plain data
+  // is posted as it is, without a copy.
+  if (!scan(message, transfer, new Set())) {
+    return { payload: message, refs: false, transfer };
+  }
+  return { payload: copy(message, new Map()), refs: true, transfer };
 }
 
-function encode(
+/** Whether `value` holds a SendPort or a token; lists its MessagePorts. */
+function scan(
   value: unknown,
-  state: {
-    refs: boolean;
-    transfer: Transferable[];
-    seen: Map<object, unknown>;
-  },
-): unknown {
+  transfer: Transferable[],
+  seen: Set<object>,
+): boolean {
+  if (typeof value !== "object" || value === null || seen.has(value)) {
+    return false;
+  }
+  seen.add(value);
+  if (value instanceof SendPort || value instanceof RootIsolateToken) {
+    return true;
+  }
+  if (value instanceof MessagePort) {
+    transfer.push(value);
+    return false;
+  }
+  let found = false;
+  for (const child of children(value)) {
+    found = scan(child, transfer, seen) || found;
+  }
+  return found;
+}
+
+/** The values inside a container that structured cloning walks into. */
+function children(value: object): Iterable<unknown> {
+  if (Array.isArray(value)) return value;
+  if (value instanceof Map) return [...value].flat();
+  if (value instanceof Set) return value;
+  if (isPlainObject(value)) return Object.values(value);
+  return [];
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy with ports and tokens replaced by records. Each container is
+ * registered before its contents are copied, so cycles point at the copy.
+ */
+function copy(value: unknown, copies: Map<object, unknown>): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (state.seen.has(value)) return state.seen.get(value);
+  const known = copies.get(value);
+  if (known !== undefined) return known;
   if (value instanceof SendPort) {
-    state.refs = true;
     return { [TAG]: "SendPort", isolate: value.isolate, port: value.port };
   }
   if (value instanceof RootIsolateToken) {
-    state.refs = true;
     return { [TAG]: "RootIsolateToken", ...tokenToData(value) };
   }
-  if (value instanceof MessagePort) {
-    if (!state.transfer.includes(value)) state.transfer.push(value);
-    return value;
-  }
   if (Array.isArray(value)) {
-    state.seen.set(value, value);
-    let copy: unknown[] | null = null;
-    for (let i = 0; i < value.length; i++) {
-      const item = encode(value[i], state);
-      if (item !== value[i] && copy === null) {
-        copy = value.slice();
-        state.seen.set(value, copy);
-      }
-      if (copy !== null) copy[i] = item;
-    }
-    return copy ?? value;
+    const result: unknown[] = new Array(value.length);
+    copies.set(value, result);
+    for (let i = 0; i < value.length; i++) result[i] = copy(value[i], copies);
+    return result;
   }
   if (value instanceof Map) {
-    state.seen.set(value, value);
-    let changed = false;
-    const entries: [unknown, unknown][] = [];
-    for (const [k, v] of value) {
-      const key = encode(k, state);
-      const item = encode(v, state);
-      changed ||= key !== k || item !== v;
-      entries.push([key, item]);
-    }
-    if (!changed) return value;
-    const copy = new Map(entries);
-    state.seen.set(value, copy);
-    return copy;
+    const result = new Map<unknown, unknown>();
+    copies.set(value, result);
+    for (const [k, v] of value) result.set(copy(k, copies), copy(v, copies));
+    return result;
   }
   if (value instanceof Set) {
-    state.seen.set(value, value);
-    const items = [...value].map((item) => encode(item, state));
-    if (items.every((item, i) => item === [...value][i])) return value;
-    const copy = new Set(items);
-    state.seen.set(value, copy);
-    return copy;
+    const result = new Set<unknown>();
+    copies.set(value, result);
+    for (const item of value) result.add(copy(item, copies));
+    return result;
   }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
-  state.seen.set(value, value);
-  let copy: Record<string, unknown> | null = null;
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    const item = encode(record[key], state);
-    if (item !== record[key] && copy === null) {
-      copy = { ...record };
-      state.seen.set(value, copy);
-    }
-    if (copy !== null) copy[key] = item;
+  if (isPlainObject(value)) {
+    const result: Record<string, unknown> = {};
+    copies.set(value, result);
+    for (const [k, v] of Object.entries(value)) result[k] = copy(v, copies);
+    return result;
   }
-  return copy ?? value;
+  // MessagePorts (transferred), typed arrays, dates…: cloned as they are.
+  return value;
 }
 
 /** Turns the records of {@linkcode encodeRefs} back into objects, in place. */

@@ -58,6 +58,7 @@ class IsolateRuntime {
   #childCount = 0;
   #deliveries: Deliveries | null = null;
   #eventHandlers = new Map<string, (event: Uint8Array | null) => void>();
+  #watchers = new Set<{ isolate: string; onGone: () => void }>();
   #holds = 0;
   #rootTimer: ReturnType<typeof setInterval> | null = null;
   #onIdle: (() => void) | null = null;
@@ -173,6 +174,25 @@ class IsolateRuntime {
     if (!had) this.retain();
   }
 
+  /**
+   * Calls `onGone` once when `isolate` (or an ancestor) is reported gone to
+   * this isolate. Returns a function that stops watching.
+   */
+  watchIsolate(isolate: string, onGone: () => void): () => void {
+    const watcher = { isolate, onGone };
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
+
+  #notifyGone(isolate: string): void {
+    for (const watcher of this.#watchers) {
+      if (isWithin(watcher.isolate, isolate)) {
+        this.#watchers.delete(watcher);
+        watcher.onGone();
+      }
+    }
+  }
+
   /** Sends a message to a port of any isolate. */
   sendToPort(isolate: string, port: number, message: unknown): void {
     const { payload, refs, transfer } = encodeRefs(message);
@@ -286,7 +306,15 @@ class IsolateRuntime {
         return;
       case "call":
         if (deliveries === null) {
-          this.#undeliverable(message, `${this.id} has no messenger`);
+          // Nothing here handles channels yet: an empty reply, which the
+          // caller's MethodChannel reports as MissingPluginException.
+          this.route({
+            kind: "reply",
+            id: message.id,
+            from: this.id,
+            to: message.from,
+            payload: null,
+          });
           return;
         }
         deliveries.call(message);
@@ -302,6 +330,7 @@ class IsolateRuntime {
         return;
       case "gone":
         deliveries?.gone(message);
+        this.#notifyGone(message.isolate);
         return;
     }
   }

@@ -50,6 +50,10 @@ export class UninitializedMessenger implements BinaryMessenger, EventMessenger {
     );
   }
 
+  watchIsolate(): () => void {
+    return () => {};
+  }
+
   sendEvent(_isolate: string, channel: string): void {
     throw new StateError(
       `Cannot send events on channel "${channel}": ${this[missingPluginHint]}`,

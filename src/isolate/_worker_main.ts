@@ -103,16 +103,23 @@ async function run(spec: Start): Promise<void> {
   }
   const argument = spec.refs ? reviveRefs(spec.payload) : spec.payload;
   let pending: unknown;
-  try {
-    pending = spec.mode === "run"
-      ? entry.apply(null, argument as unknown[])
-      : entry(argument);
-  } catch (error) {
-    reportError("entry", error, true);
-    exit();
-    return;
+  if (spec.mode === "run") {
+    // Isolate.run: the isolate has started once its task is loaded; whatever
+    // the task throws, synchronously or not, is the run's error.
+    post({ kind: "started", isolate: runtime.id });
+    pending = new Promise((resolve) =>
+      resolve(entry.apply(null, argument as unknown[]))
+    );
+  } else {
+    try {
+      pending = entry(argument);
+    } catch (error) {
+      reportError("entry", error, true);
+      exit();
+      return;
+    }
+    post({ kind: "started", isolate: runtime.id });
   }
-  post({ kind: "started", isolate: runtime.id });
   try {
     const value = await pending;
     if (spec.mode === "run") {

@@ -185,6 +185,17 @@ export class BackgroundIsolateBinaryMessenger
    * @param channel The channel name.
    * @param event The bytes; `null` ends the stream.
    */
+  /**
+   * Calls `onGone` when an isolate ends.
+   *
+   * @param isolate The isolate to watch.
+   * @param onGone Called once when it ends.
+   * @returns A function that stops watching.
+   */
+  watchIsolate(isolate: string, onGone: () => void): () => void {
+    return runtime.watchIsolate(isolate, onGone);
+  }
+
   sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
     runtime.route({ kind: "event", to: isolate, channel, payload: event });
   }

@@ -4,6 +4,7 @@ import type { ProtocolError } from "./protocol_error.ts";
 import { RemoteError } from "./remote_error.ts";
 import { SendPort } from "./send_port.ts";
 import { encodeRefs, reviveRefs } from "./_message_refs.ts";
+import { nextTurn } from "./_next_turn.ts";
 import { type ChildLink, runtime } from "./_runtime.ts";
 
 const WORKER_MAIN = new URL("./_worker_main.ts", import.meta.url);
@@ -345,10 +346,10 @@ export class Isolate {
         this.#started.resolve();
         return;
       case "result":
-        this.#result?.resolve(
-          message.refs ? reviveRefs(message.payload) : message.payload,
-        );
-        this.#result = null;
+        // Isolate.run: the isolate is gone once it has answered.
+        this.#end(`"${this.debugName}" (${this.id}) exited`, {
+          value: message.refs ? reviveRefs(message.payload) : message.payload,
+        });
         return;
       case "error":
         this.#error(message.phase, message.error);
@@ -364,12 +365,13 @@ export class Isolate {
       const what = phase === "load"
         ? `could not load its entry: ${error.message}`
         : `threw when its entry was called: ${error.name}: ${error.message}`;
-      this.#started.reject(
-        new IsolateSpawnError(
+      // It never started: the caller hears of it once it is gone.
+      this.#end(`"${this.debugName}" (${this.id}) failed to start`, {
+        error: new IsolateSpawnError(
           `Cannot start isolate "${this.debugName}" (${this.id}): it ${what}`,
           new RemoteError(error),
         ),
-      );
+      });
       return;
     }
     const remote = new RemoteError(
@@ -377,8 +379,7 @@ export class Isolate {
       describeRemote(error, this.#result !== null),
     );
     if (this.#result !== null) {
-      this.#result.reject(remote);
-      this.#result = null;
+      this.#end(`"${this.debugName}" (${this.id}) failed`, { error: remote });
       return;
     }
     if (this.#errorListeners.length === 0) {
@@ -416,29 +417,51 @@ export class Isolate {
     );
   }
 
-  #end(reason: string): void {
+  /**
+   * Ends the isolate. What its caller waits for (spawn, run) settles with
+   * `outcome`, or with an error naming `reason`.
+   */
+  #end(
+    reason: string,
+    outcome?: { value: unknown } | { error: Error },
+  ): void {
     if (!this.#alive) return;
     this.#alive = false;
     this.#worker.terminate();
-    this.#started.reject(
-      new IsolateSpawnError(
-        `Cannot start isolate: isolate ${reason} before it started`,
-      ),
-    );
-    this.#result?.reject(
-      new IsolateSpawnError(
-        `Cannot complete Isolate.run: isolate ${reason} before it returned`,
-      ),
-    );
-    this.#result = null;
-    runtime.removeChild(this.id, reason);
-    for (const listener of this.#exitListeners) {
-      if (listener instanceof SendPort) {
-        listener.send(this.#exitMessages.get(listener) ?? null);
-      } else listener();
-    }
-    this.#exitListeners.length = 0;
-    this.#exited.resolve();
+    // Everything else happens on a later turn, in this order: after the
+    // messages the isolate sent before it ended (an error report to a port,
+    // say); calls in flight fail and the caller's promise settles together
+    // with `exited`, so whoever awaits one can still handle the others.
+    nextTurn(() => {
+      runtime.removeChild(this.id, reason);
+      const failure = outcome !== undefined && "error" in outcome
+        ? outcome.error
+        : null;
+      this.#started.reject(
+        failure ??
+          new IsolateSpawnError(
+            `Cannot start isolate: isolate ${reason} before it started`,
+          ),
+      );
+      if (outcome !== undefined && "value" in outcome) {
+        this.#result?.resolve(outcome.value);
+      } else {
+        this.#result?.reject(
+          failure ??
+            new IsolateSpawnError(
+              `Cannot complete Isolate.run: isolate ${reason} before it returned`,
+            ),
+        );
+      }
+      this.#result = null;
+      for (const listener of this.#exitListeners) {
+        if (listener instanceof SendPort) {
+          listener.send(this.#exitMessages.get(listener) ?? null);
+        } else listener();
+      }
+      this.#exitListeners.length = 0;
+      this.#exited.resolve();
+    });
   }
 }
 

@@ -179,13 +179,13 @@ export class SharedPreferences {
    * @param key The key.
    * @param value The value.
    * @returns `true` once it is on disk.
-   * @throws {TypeError} When `value` is not a boolean.
+   * @throws {TypeError} (as a rejection) When `value` is not a boolean.
    */
-  setBool(key: string, value: boolean): Promise<boolean> {
+  async setBool(key: string, value: boolean): Promise<boolean> {
     if (typeof value !== "boolean") {
       throw wrongValue("setBool", "a boolean", value);
     }
-    return this.#write(key, "bool", value);
+    return await this.#write(key, "bool", value);
   }
 
   /**
@@ -194,9 +194,9 @@ export class SharedPreferences {
    * @param key The key.
    * @param value A safe integer or a `bigint` in the int64 range.
    * @returns `true` once it is on disk.
-   * @throws {TypeError} When `value` is not an integer.
+   * @throws {TypeError} (as a rejection) When `value` is not an integer.
    */
-  setInt(key: string, value: number | bigint): Promise<boolean> {
+  async setInt(key: string, value: number | bigint): Promise<boolean> {
     if (
       !(typeof value === "bigint" || Number.isSafeInteger(value)) ||
       (typeof value === "bigint" &&
@@ -204,7 +204,15 @@ export class SharedPreferences {
     ) {
       throw wrongValue("setInt", "a safe integer or an int64 bigint", value);
     }
-    return this.#write(key, "int", value);
+    // Safe integers read back as numbers everywhere, whatever was written.
+    return await this.#write(
+      key,
+      "int",
+      typeof value === "bigint" && value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+        value <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(value)
+        : value,
+    );
   }
 
   /**
@@ -213,13 +221,13 @@ export class SharedPreferences {
    * @param key The key.
    * @param value The number.
    * @returns `true` once it is on disk.
-   * @throws {TypeError} When `value` is not a number.
+   * @throws {TypeError} (as a rejection) When `value` is not a number.
    */
-  setDouble(key: string, value: number): Promise<boolean> {
+  async setDouble(key: string, value: number): Promise<boolean> {
     if (typeof value !== "number") {
       throw wrongValue("setDouble", "a number", value);
     }
-    return this.#write(key, "double", value);
+    return await this.#write(key, "double", value);
   }
 
   /**
@@ -228,13 +236,13 @@ export class SharedPreferences {
    * @param key The key.
    * @param value The string.
    * @returns `true` once it is on disk.
-   * @throws {TypeError} When `value` is not a string.
+   * @throws {TypeError} (as a rejection) When `value` is not a string.
    */
-  setString(key: string, value: string): Promise<boolean> {
+  async setString(key: string, value: string): Promise<boolean> {
     if (typeof value !== "string") {
       throw wrongValue("setString", "a string", value);
     }
-    return this.#write(key, "string", value);
+    return await this.#write(key, "string", value);
   }
 
   /**
@@ -243,15 +251,15 @@ export class SharedPreferences {
    * @param key The key.
    * @param value The strings.
    * @returns `true` once it is on disk.
-   * @throws {TypeError} When `value` is not an array of strings.
+   * @throws {TypeError} (as a rejection) When `value` is not an array of strings.
    */
-  setStringList(key: string, value: string[]): Promise<boolean> {
+  async setStringList(key: string, value: string[]): Promise<boolean> {
     if (
       !Array.isArray(value) || !value.every((item) => typeof item === "string")
     ) {
       throw wrongValue("setStringList", "an array of strings", value);
     }
-    return this.#write(key, "stringList", [...value]);
+    return await this.#write(key, "stringList", [...value]);
   }
 
   /**
