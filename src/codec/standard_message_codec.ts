@@ -266,7 +266,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
         const length = this.#readCount(buffer, 1, "list");
         this.#enterRead(buffer);
         const list = new Array(length);
-        for (let i = 0; i < length; i++) list[i] = this.readValue(buffer);
+        for (let i = 0; i < length; i++) list[i] = this.#readElement(buffer);
         this.#readDepth--;
         return list;
       }
@@ -281,7 +281,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
           const key = data[buffer.position] === STRING && this.#standardReads
             ? (buffer.getUint8(), buffer.getUtf8(this.readSize(buffer)))
             : this.readValue(buffer);
-          map.set(key, this.readValue(buffer));
+          map.set(key, this.#readElement(buffer));
         }
         this.#readDepth--;
         return map;
@@ -432,6 +432,34 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
       for (let i = 0; i < length; i++) this.writeValue(buffer, list[i]);
     } finally {
       this.#ancestors.pop();
+    }
+  }
+
+  /**
+   * Reads an element of a list or map: `readValue`, with the commonest
+   * scalars read inline when reading is not overridden (the same bytes, the
+   * same checks, one call less per element).
+   */
+  #readElement(buffer: ReadBuffer): unknown {
+    if (!this.#standardReads || !buffer.hasRemaining) {
+      return this.readValue(buffer);
+    }
+    const type = buffer.getUint8();
+    switch (type) {
+      case STRING:
+        return buffer.getUtf8(this.readSize(buffer));
+      case INT32:
+        return buffer.getInt32();
+      case FLOAT64:
+        return buffer.getFloat64();
+      case TRUE:
+        return true;
+      case FALSE:
+        return false;
+      case NULL:
+        return null;
+      default:
+        return this.readValueOfType(type, buffer);
     }
   }
 
