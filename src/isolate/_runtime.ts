@@ -236,6 +236,10 @@ class IsolateRuntime {
       this.#protocolErrors(new ProtocolError(this.id, data));
       return null;
     }
+    if (message.kind === "batch") {
+      for (const item of message.messages) this.fromParent(item);
+      return null;
+    }
     if ("to" in message) {
       this.route(message);
       return null;
@@ -251,6 +255,9 @@ class IsolateRuntime {
       return;
     }
     switch (message.kind) {
+      case "batch":
+        for (const item of message.messages) this.fromChild(link, item);
+        return;
       case "started":
       case "result":
       case "error":

@@ -5,6 +5,7 @@ import { RemoteError } from "./remote_error.ts";
 import { SendPort } from "./send_port.ts";
 import { encodeRefs, reviveRefs } from "./_message_refs.ts";
 import { nextTurn } from "./_next_turn.ts";
+import { Outbox } from "./_outbox.ts";
 import { type ChildLink, runtime } from "./_runtime.ts";
 
 const WORKER_MAIN = new URL("./_worker_main.ts", import.meta.url);
@@ -240,14 +241,16 @@ export class Isolate {
     const debugName = spec.debugName ?? id;
     const worker = new Worker(WORKER_MAIN, { type: "module", name: debugName });
     const isolate = new Isolate(id, debugName, worker);
+    // Messages to the worker leave in batches (see Outbox). An empty
+    // transfer list costs about 3 µs a message in Deno: passed only if needed.
+    const outbox = new Outbox((message, transfer) =>
+      transfer === undefined || transfer.length === 0
+        ? worker.postMessage(message)
+        : worker.postMessage(message, transfer)
+    );
     const link: ChildLink = {
       id,
-      // An empty transfer list is not free in Deno (measured: about 3 µs a
-      // message), so it is passed only when there is something to transfer.
-      post: (message, transfer) =>
-        transfer === undefined || transfer.length === 0
-          ? worker.postMessage(message)
-          : worker.postMessage(message, transfer),
+      post: (message, transfer) => outbox.send(message, transfer),
       lifecycle: (message) => isolate.#lifecycle(message),
       protocolError: (error) => isolate.#protocolError(error),
       terminate: () => isolate.kill(),

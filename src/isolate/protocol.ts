@@ -95,6 +95,8 @@ export type WireMessage =
     to: string;
     error: SerializedError;
   }
+  // Several messages posted together (see Outbox); each is checked alone.
+  | { kind: "batch"; messages: unknown[] }
   // Routed: an event for an EventChannel listener.
   | {
     kind: "event";
@@ -207,6 +209,8 @@ export function parseWireMessage(data: unknown): WireMessage | null {
       return isString(m.isolate) && isString(m.to) && isString(m.reason)
         ? data as WireMessage
         : null;
+    case "batch":
+      return Array.isArray(m.messages) ? data as WireMessage : null;
     default:
       return null;
   }

@@ -1,0 +1,40 @@
+import type { WireMessage } from "./protocol.ts";
+
+/**
+ * The messages one side of a Worker link has yet to post. Messages sent in
+ * the same task are posted together, as one `batch`, when the task's
+ * microtasks run: with many calls in flight this posts once instead of once
+ * per call (each post is a copy and a thread wake-up), and a lone call still
+ * leaves in the same task, as itself. Order is kept: a message with
+ * transferables first posts what is queued, then itself.
+ */
+export class Outbox {
+  #queue: WireMessage[] = [];
+  readonly #post: (message: WireMessage, transfer?: Transferable[]) => void;
+
+  /** @param post Posts one message (with transferables) on the link. */
+  constructor(post: (message: WireMessage, transfer?: Transferable[]) => void) {
+    this.#post = post;
+  }
+
+  /** Queues a message; posts at once when it carries transferables. */
+  send(message: WireMessage, transfer?: Transferable[]): void {
+    if (transfer !== undefined && transfer.length > 0) {
+      this.flush();
+      this.#post(message, transfer);
+      return;
+    }
+    this.#queue.push(message);
+    if (this.#queue.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  /** Posts everything queued now (before the worker closes, say). */
+  flush(): void {
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    this.#queue = [];
+    this.#post(
+      queue.length === 1 ? queue[0] : { kind: "batch", messages: queue },
+    );
+  }
+}
