@@ -4,7 +4,6 @@ import type {
   MessageContext,
   MessageHandler,
 } from "../channels/binary_messenger.ts";
-import type { EventMessenger } from "../channels/event_messenger.ts";
 import { IsolateExitedError } from "./isolate_exited_error.ts";
 import {
   isWithin,
@@ -17,6 +16,8 @@ import { verifyToken } from "./root_isolate_token.ts";
 import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
 import { errorFromWire } from "./_wire_errors.ts";
+import { answer } from "./_answer.ts";
+import { RuntimeEventMessenger } from "./_runtime_event_messenger.ts";
 
 type Call = Extract<WireMessage, { kind: "call" }>;
 
@@ -28,7 +29,8 @@ const ROOT_CONTEXT: MessageContext = { isolate: ROOT_ID };
  * main thread and from every background isolate whose token the root
  * accepted. It also sends calls and events into background isolates.
  */
-export class RootMessenger implements BinaryMessenger, EventMessenger {
+export class RootMessenger extends RuntimeEventMessenger
+  implements BinaryMessenger {
   #handlers = new Map<string, MessageHandler>();
   #tokens = new Map<string, TokenData>();
   #pending = new PendingCalls();
@@ -70,28 +72,6 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
       payload: message,
     });
     return reply;
-  }
-
-  setEventHandler(
-    channel: string,
-    handler: ((event: Uint8Array | null) => void) | null,
-  ): void {
-    runtime.setEventHandler(channel, handler);
-  }
-
-  /**
-   * Calls `onGone` when an isolate ends.
-   *
-   * @param isolate The isolate to watch.
-   * @param onGone Called once when it ends.
-   * @returns A function that stops watching.
-   */
-  watchIsolate(isolate: string, onGone: () => void): () => void {
-    return runtime.watchIsolate(isolate, onGone);
-  }
-
-  sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
-    runtime.route({ kind: "event", to: isolate, channel, payload: event });
   }
 
   /** A call from a background isolate. */
@@ -146,23 +126,18 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
     );
   }
 
-  async #dispatch(
+  #dispatch(
     channel: string,
     message: Uint8Array | null,
     context: MessageContext,
   ): Promise<Uint8Array | null> {
-    const handler = this.#handlers.get(channel);
-    if (handler === undefined) return null;
-    try {
-      return await handler(message, context);
-    } catch (error) {
-      // As Flutter: report, and answer with no reply.
-      console.error(
-        `isolates: error while handling a platform message on channel "${channel}" from isolate ${context.isolate}:`,
-        error,
-      );
-      return null;
-    }
+    return answer(
+      this.#handlers.get(channel),
+      message,
+      context,
+      channel,
+      `from isolate ${context.isolate}`,
+    );
   }
 
   #fail(call: Call, error: Error): void {

@@ -2,15 +2,16 @@ import type {
   BinaryMessenger,
   MessageHandler,
 } from "../channels/binary_messenger.ts";
-import type { EventMessenger } from "../channels/event_messenger.ts";
 import { IsolateExitedError } from "./isolate_exited_error.ts";
-import { isWithin, serializeError, type WireMessage } from "./protocol.ts";
+import { isWithin, type WireMessage } from "./protocol.ts";
 import { RootIsolateToken, tokenToData } from "./root_isolate_token.ts";
 import { StateError } from "./state_error.ts";
 import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
 import { isMainThread } from "./_thread.ts";
 import { errorFromWire } from "./_wire_errors.ts";
+import { answer } from "./_answer.ts";
+import { RuntimeEventMessenger } from "./_runtime_event_messenger.ts";
 
 let instance: BackgroundIsolateBinaryMessenger | null = null;
 
@@ -43,12 +44,14 @@ let instance: BackgroundIsolateBinaryMessenger | null = null;
  * assert.throws(() => BackgroundIsolateBinaryMessenger.instance, StateError);
  * ```
  */
-export class BackgroundIsolateBinaryMessenger
-  implements BinaryMessenger, EventMessenger {
+export class BackgroundIsolateBinaryMessenger extends RuntimeEventMessenger
+  implements BinaryMessenger {
   #pending = new PendingCalls(() => runtime.retain(), () => runtime.release());
   #handlers = new Map<string, MessageHandler>();
 
-  private constructor() {}
+  private constructor() {
+    super();
+  }
 
   /**
    * Connects this background isolate to the root isolate with its token.
@@ -165,72 +168,28 @@ export class BackgroundIsolateBinaryMessenger
   }
 
   /**
-   * Sets the receiver of events on a channel; while set, it keeps this
-   * isolate alive.
-   *
-   * @param channel The channel name.
-   * @param handler The receiver, or `null`.
-   */
-  setEventHandler(
-    channel: string,
-    handler: ((event: Uint8Array | null) => void) | null,
-  ): void {
-    runtime.setEventHandler(channel, handler);
-  }
-
-  /**
    * Sends an event to an isolate's receiver.
    *
    * @param isolate The receiving isolate's id.
    * @param channel The channel name.
    * @param event The bytes; `null` ends the stream.
    */
-  /**
-   * Calls `onGone` when an isolate ends.
-   *
-   * @param isolate The isolate to watch.
-   * @param onGone Called once when it ends.
-   * @returns A function that stops watching.
-   */
-  watchIsolate(isolate: string, onGone: () => void): () => void {
-    return runtime.watchIsolate(isolate, onGone);
-  }
-
-  sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
-    runtime.route({ kind: "event", to: isolate, channel, payload: event });
-  }
 
   #receiveCall(call: Extract<WireMessage, { kind: "call" }>): void {
-    const handler = this.#handlers.get(call.channel);
-    const answer = async (): Promise<Uint8Array | null> => {
-      if (handler === undefined) return null;
-      try {
-        return await handler(call.payload, { isolate: call.from });
-      } catch (error) {
-        console.error(
-          `isolates: error while handling a message on channel "${call.channel}" in isolate ${runtime.id}:`,
-          error,
-        );
-        return null;
-      }
-    };
-    answer().then(
-      (payload) =>
-        runtime.route({
-          kind: "reply",
-          id: call.id,
-          from: runtime.id,
-          to: call.from,
-          payload,
-        }),
-      (error) =>
-        runtime.route({
-          kind: "fail",
-          id: call.id,
-          from: runtime.id,
-          to: call.from,
-          error: serializeError(error),
-        }),
+    answer(
+      this.#handlers.get(call.channel),
+      call.payload,
+      { isolate: call.from },
+      call.channel,
+      `in isolate ${runtime.id}`,
+    ).then((payload) =>
+      runtime.route({
+        kind: "reply",
+        id: call.id,
+        from: runtime.id,
+        to: call.from,
+        payload,
+      })
     );
   }
 }

@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import {
   Isolate,
   type IsolateSpawnOptions,
+  MethodChannel,
   ReceivePort,
+  RootIsolateToken,
   type SendPort,
 } from "../../mod.ts";
 import type { ErrorReport, Outcome } from "./fixtures/_report.ts";
@@ -185,5 +187,25 @@ export async function spawnAgent(
       ready.commands.send({ op: "close" });
       await isolate.exited;
     },
+  };
+}
+
+/** The main thread's root token (asserted non-null). */
+export function rootToken(): RootIsolateToken {
+  const token = RootIsolateToken.instance;
+  assert.ok(token !== null);
+  return token;
+}
+
+/** A main-thread method handler, removed on dispose. */
+export function mainHandler(
+  name: string,
+  handler: Parameters<MethodChannel["setMethodCallHandler"]>[0],
+): Disposable & { channel: string } {
+  const channel = new MethodChannel(name);
+  channel.setMethodCallHandler(handler);
+  return {
+    channel: name,
+    [Symbol.dispose]: () => channel.setMethodCallHandler(null),
   };
 }

@@ -6,7 +6,6 @@ import {
   MethodChannel,
   MissingPluginException,
   PlatformException,
-  RootIsolateToken,
   ServicesBinding,
   StandardMessageCodec,
   StateError,
@@ -15,8 +14,10 @@ import type { ErrorReport } from "./fixtures/_report.ts";
 import {
   errorOf,
   guarded,
+  mainHandler,
   mentions,
   okOf,
+  rootToken,
   sanitized,
   spawnAgent,
 } from "./_helpers.ts";
@@ -24,25 +25,6 @@ import {
 /** Flutter's text for `instance` before `ensureInitialized`. */
 const FLUTTER_STATE_ERROR =
   "The BackgroundIsolateBinaryMessenger.instance value is invalid until BackgroundIsolateBinaryMessenger.ensureInitialized is executed.";
-
-function rootToken(): RootIsolateToken {
-  const token = RootIsolateToken.instance;
-  assert.ok(token !== null);
-  return token;
-}
-
-/** A main-thread method handler, removed on dispose. */
-function mainHandler(
-  name: string,
-  handler: Parameters<MethodChannel["setMethodCallHandler"]>[0],
-): Disposable & { channel: string } {
-  const channel = new MethodChannel(name);
-  channel.setMethodCallHandler(handler);
-  return {
-    channel: name,
-    [Symbol.dispose]: () => channel.setMethodCallHandler(null),
-  };
-}
 
 /** Checks that a worker reported a MissingPluginException. */
 function missingPlugin(error: ErrorReport, ...parts: string[]): void {

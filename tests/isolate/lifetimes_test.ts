@@ -6,7 +6,6 @@ import {
   MethodChannel,
   ReceivePort,
   RemoteError,
-  RootIsolateToken,
   type SendPort,
   ServicesBinding,
 } from "../../mod.ts";
@@ -18,8 +17,10 @@ import {
   firstFrom,
   fixture,
   guarded,
+  mainHandler,
   mentions,
   okOf,
+  rootToken,
   sanitized,
   spawnAgent,
 } from "./_helpers.ts";
@@ -33,25 +34,6 @@ const canRunDeno = Deno.permissions.querySync({
   name: "run",
   command: Deno.execPath(),
 }).state === "granted";
-
-function rootToken(): RootIsolateToken {
-  const token = RootIsolateToken.instance;
-  assert.ok(token !== null);
-  return token;
-}
-
-/** A main-thread method handler, removed on dispose. */
-function mainHandler(
-  name: string,
-  handler: Parameters<MethodChannel["setMethodCallHandler"]>[0],
-): Disposable & { channel: string } {
-  const channel = new MethodChannel(name);
-  channel.setMethodCallHandler(handler);
-  return {
-    channel: name,
-    [Symbol.dispose]: () => channel.setMethodCallHandler(null),
-  };
-}
 
 /**
  * Runs `deno run` on a program with a fresh ISOLATES_DATA_DIR; a watchdog

@@ -4,7 +4,6 @@ import {
   IsolateExitedError,
   MethodChannel,
   ReceivePort,
-  RootIsolateToken,
   ServicesBinding,
 } from "../../mod.ts";
 import type { Ready } from "./fixtures/agent.ts";
@@ -15,32 +14,15 @@ import {
   firstFrom,
   fixture,
   guarded,
+  mainHandler,
   mentions,
   okOf,
+  rootToken,
   sanitized,
   spawnAgent,
 } from "./_helpers.ts";
 
 const AGENT = fixture("agent.ts");
-
-function rootToken(): RootIsolateToken {
-  const token = RootIsolateToken.instance;
-  assert.ok(token !== null);
-  return token;
-}
-
-/** A main-thread method handler, removed on dispose. */
-function mainHandler(
-  name: string,
-  handler: Parameters<MethodChannel["setMethodCallHandler"]>[0],
-): Disposable & { channel: string } {
-  const channel = new MethodChannel(name);
-  channel.setMethodCallHandler(handler);
-  return {
-    channel: name,
-    [Symbol.dispose]: () => channel.setMethodCallHandler(null),
-  };
-}
 
 /**
  * Asks the agent `parent` to spawn another agent that reports to the main

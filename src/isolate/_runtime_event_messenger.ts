@@ -1,0 +1,44 @@
+import type { EventMessenger } from "../channels/event_messenger.ts";
+import { runtime } from "./_runtime.ts";
+
+/**
+ * The event half of both messengers: events go through this isolate's
+ * runtime, whichever side it is on.
+ */
+export abstract class RuntimeEventMessenger implements EventMessenger {
+  /**
+   * Sets the receiver of events arriving at this isolate on a channel;
+   * while set, it keeps a worker alive.
+   *
+   * @param channel The channel name.
+   * @param handler The receiver, or `null`.
+   */
+  setEventHandler(
+    channel: string,
+    handler: ((event: Uint8Array | null) => void) | null,
+  ): void {
+    runtime.setEventHandler(channel, handler);
+  }
+
+  /**
+   * Sends an event to an isolate's receiver.
+   *
+   * @param isolate The receiving isolate's id.
+   * @param channel The channel name.
+   * @param event The bytes; `null` ends the stream.
+   */
+  sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
+    runtime.route({ kind: "event", to: isolate, channel, payload: event });
+  }
+
+  /**
+   * Calls `onGone` once when an isolate (or an ancestor) ends.
+   *
+   * @param isolate The isolate to watch.
+   * @param onGone Called once when it ends.
+   * @returns A function that stops watching.
+   */
+  watchIsolate(isolate: string, onGone: () => void): () => void {
+    return runtime.watchIsolate(isolate, onGone);
+  }
+}
