@@ -323,15 +323,17 @@ function shortAscii(
   start: number,
   end: number,
 ): string | null {
-  let hash = end - start;
-  for (let i = start; i < end; i++) {
-    const byte = data[i];
-    if (byte > 0x7f) return null;
-    hash = (Math.imul(hash, 31) + byte) | 0;
-  }
-  const slot = (hash ^ (hash >>> 12)) & (CACHE_SIZE - 1);
+  const length = end - start;
+  if (length === 0) return "";
+  // The slot comes from a few bytes, not all: the comparison below reads
+  // every byte anyway, and a collision only costs a rebuild.
+  let hash = Math.imul(length, 0x9e3779b1) ^ data[start] ^
+    (data[end - 1] << 8) ^ (data[start + (length >> 1)] << 16) ^
+    (data[start + (length >> 2)] << 4) ^ (data[end - 1 - (length >> 2)] << 12);
+  hash ^= hash >>> 13;
+  const slot = hash & (CACHE_SIZE - 1);
   const cached = shortStrings[slot];
-  if (cached !== undefined && cached.length === end - start) {
+  if (cached !== undefined && cached.length === length) {
     let same = true;
     for (let i = start, j = 0; i < end; i++, j++) {
       if (cached.charCodeAt(j) !== data[i]) {
@@ -339,7 +341,11 @@ function shortAscii(
         break;
       }
     }
+    // Equal to a cached ASCII string: these bytes are that ASCII string.
     if (same) return cached;
+  }
+  for (let i = start; i < end; i++) {
+    if (data[i] > 0x7f) return null;
   }
   const text = String.fromCharCode.apply(
     null,
