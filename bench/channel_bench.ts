@@ -78,58 +78,45 @@ for (let i = 0; i < 5; i++) {
 const SEQUENTIAL = 200;
 const PARALLEL = 1000;
 
-Deno.bench({
-  name: `raw postMessage round trip, one in flight (x${SEQUENTIAL})`,
-  group: "round trip, one in flight",
-  baseline: true,
-  n: 30,
-  warmup: 3,
-  async fn(b): Promise<void> {
+/** A timed batch of round trips, after a pause (see _measure.ts). */
+function roundTrips(
+  batch: (cmd: string, n: number) => Promise<unknown>,
+  cmd: string,
+  n: number,
+): (b: Deno.BenchContext) => Promise<void> {
+  return async (b) => {
     await pause(10);
     b.start();
-    await rawBatch("sequential", SEQUENTIAL);
+    await batch(cmd, n);
     b.end();
-  },
-});
-Deno.bench({
-  name:
-    `MethodChannel.invokeMethod worker -> main, one in flight (x${SEQUENTIAL})`,
-  group: "round trip, one in flight",
-  n: 30,
-  warmup: 3,
-  async fn(b): Promise<void> {
-    await pause(10);
-    b.start();
-    await channelBatch("sequential", SEQUENTIAL);
-    b.end();
-  },
-});
+  };
+}
 
-Deno.bench({
-  name: `raw postMessage round trip, ${PARALLEL} in flight`,
-  group: `round trip, ${PARALLEL} in flight`,
-  baseline: true,
-  n: 30,
-  warmup: 3,
-  async fn(b): Promise<void> {
-    await pause(10);
-    b.start();
-    await rawBatch("parallel", PARALLEL);
-    b.end();
-  },
-});
-Deno.bench({
-  name: `MethodChannel.invokeMethod worker -> main, ${PARALLEL} in flight`,
-  group: `round trip, ${PARALLEL} in flight`,
-  n: 30,
-  warmup: 3,
-  async fn(b): Promise<void> {
-    await pause(10);
-    b.start();
-    await channelBatch("parallel", PARALLEL);
-    b.end();
-  },
-});
+for (
+  const [cmd, n, group] of [
+    ["sequential", SEQUENTIAL, "round trip, one in flight"],
+    ["parallel", PARALLEL, `round trip, ${PARALLEL} in flight`],
+  ] as const
+) {
+  const what = cmd === "sequential"
+    ? `one in flight (x${n})`
+    : `${n} in flight`;
+  Deno.bench({
+    name: `raw postMessage round trip, ${what}`,
+    group,
+    baseline: true,
+    n: 30,
+    warmup: 3,
+    fn: roundTrips(rawBatch, cmd, n),
+  });
+  Deno.bench({
+    name: `MethodChannel.invokeMethod worker -> main, ${what}`,
+    group,
+    n: 30,
+    warmup: 3,
+    fn: roundTrips(channelBatch, cmd, n),
+  });
+}
 
 Deno.bench({
   name: "raw new Worker to its first message",

@@ -159,31 +159,43 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
       return;
     }
     const codec = this.codec;
-    this.binaryMessenger.setMessageHandler(
-      this.name,
-      async (message, context) => {
-        // Decoding stays outside the try, as in Flutter: a malformed call
-        // fails the handler and the messenger answers it with no reply.
-        const call = codec.decodeMethodCall(message);
-        try {
-          return codec.encodeSuccessEnvelope(await handler(call, context));
-        } catch (error) {
-          if (error instanceof PlatformException) {
-            return codec.encodeErrorEnvelope({
-              code: error.code,
-              message: error.message,
-              details: error.details,
-            });
-          }
-          if (error instanceof MissingPluginException) return null;
-          return codec.encodeErrorEnvelope({
-            code: "error",
-            message: describeError(error),
-            details: null,
-          });
-        }
-      },
-    );
+    const failure = (error: unknown): Uint8Array | null => {
+      if (error instanceof PlatformException) {
+        return codec.encodeErrorEnvelope({
+          code: error.code,
+          message: error.message,
+          details: error.details,
+        });
+      }
+      if (error instanceof MissingPluginException) return null;
+      return codec.encodeErrorEnvelope({
+        code: "error",
+        message: describeError(error),
+        details: null,
+      });
+    };
+    const success = (result: unknown): Uint8Array | null => {
+      try {
+        return codec.encodeSuccessEnvelope(result);
+      } catch (error) {
+        return failure(error);
+      }
+    };
+    this.binaryMessenger.setMessageHandler(this.name, (message, context) => {
+      // Decoding stays outside the try, as in Flutter: a malformed call
+      // fails the handler and the messenger answers it with no reply.
+      const call = codec.decodeMethodCall(message);
+      let result: unknown;
+      try {
+        result = handler(call, context);
+      } catch (error) {
+        return failure(error);
+      }
+      // A synchronous result is answered at once, without a promise.
+      return isPromiseLike(result)
+        ? Promise.resolve(result).then(success, failure)
+        : success(result);
+    });
   }
 
   /**
@@ -218,6 +230,11 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
     }
     return this.codec.decodeEnvelope(reply);
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 function isPlainObject(value: object): boolean {

@@ -8,22 +8,40 @@ import type {
  * missing handler means an empty reply, and a handler that fails is reported
  * (to stderr, naming the channel) and answered with an empty reply: the
  * caller's method channel then fails with `MissingPluginException`.
+ * Returns the reply itself when the handler answered synchronously.
  */
-export async function answer(
+export function answer(
   handler: MessageHandler | undefined,
   message: Uint8Array | null,
   context: MessageContext,
   channel: string,
   where: string,
-): Promise<Uint8Array | null> {
+): Uint8Array | null | Promise<Uint8Array | null> {
   if (handler === undefined) return null;
-  try {
-    return await handler(message, context);
-  } catch (error) {
+  const report = (error: unknown): null => {
     console.error(
       `isolates: error while handling a message on channel "${channel}" ${where}:`,
       error,
     );
     return null;
+  };
+  let reply: Uint8Array | null | Promise<Uint8Array | null>;
+  try {
+    reply = handler(message, context);
+  } catch (error) {
+    return report(error);
   }
+  // A synchronous reply is sent at once; a promise, when it settles.
+  return typeof (reply as PromiseLike<unknown> | null)?.then === "function"
+    ? Promise.resolve(reply).catch(report)
+    : reply;
+}
+
+/** Calls `send` with a reply from {@linkcode answer}, now or when it settles. */
+export function whenAnswered(
+  reply: Uint8Array | null | Promise<Uint8Array | null>,
+  send: (reply: Uint8Array | null) => void,
+): void {
+  if (reply instanceof Promise) reply.then(send);
+  else send(reply);
 }

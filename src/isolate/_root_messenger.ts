@@ -16,7 +16,7 @@ import { verifyToken } from "./root_isolate_token.ts";
 import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
 import { errorFromWire } from "./_wire_errors.ts";
-import { answer } from "./_answer.ts";
+import { answer, whenAnswered } from "./_answer.ts";
 import { RuntimeEventMessenger } from "./_runtime_event_messenger.ts";
 
 type Call = Extract<WireMessage, { kind: "call" }>;
@@ -82,7 +82,8 @@ export class RootMessenger extends RuntimeEventMessenger
       this.#fail(call, new RootIsolateTokenError(verdict, call.from));
       return;
     }
-    this.#dispatch(call.channel, call.payload, { isolate: call.from }).then(
+    whenAnswered(
+      this.#dispatch(call.channel, call.payload, { isolate: call.from }),
       (payload) =>
         runtime.route({
           kind: "reply",
@@ -130,7 +131,7 @@ export class RootMessenger extends RuntimeEventMessenger
     channel: string,
     message: Uint8Array | null,
     context: MessageContext,
-  ): Promise<Uint8Array | null> {
+  ): Uint8Array | null | Promise<Uint8Array | null> {
     return answer(
       this.#handlers.get(channel),
       message,

@@ -10,7 +10,7 @@ import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
 import { isMainThread } from "./_thread.ts";
 import { errorFromWire } from "./_wire_errors.ts";
-import { answer } from "./_answer.ts";
+import { answer, whenAnswered } from "./_answer.ts";
 import { RuntimeEventMessenger } from "./_runtime_event_messenger.ts";
 
 let instance: BackgroundIsolateBinaryMessenger | null = null;
@@ -176,20 +176,22 @@ export class BackgroundIsolateBinaryMessenger extends RuntimeEventMessenger
    */
 
   #receiveCall(call: Extract<WireMessage, { kind: "call" }>): void {
-    answer(
-      this.#handlers.get(call.channel),
-      call.payload,
-      { isolate: call.from },
-      call.channel,
-      `in isolate ${runtime.id}`,
-    ).then((payload) =>
-      runtime.route({
-        kind: "reply",
-        id: call.id,
-        from: runtime.id,
-        to: call.from,
-        payload,
-      })
+    whenAnswered(
+      answer(
+        this.#handlers.get(call.channel),
+        call.payload,
+        { isolate: call.from },
+        call.channel,
+        `in isolate ${runtime.id}`,
+      ),
+      (payload) =>
+        runtime.route({
+          kind: "reply",
+          id: call.id,
+          from: runtime.id,
+          to: call.from,
+          payload,
+        }),
     );
   }
 }
