@@ -30,6 +30,8 @@ export class BasicMessageChannel<T> {
   readonly #messenger: BinaryMessenger | undefined;
 
   /**
+   * Creates a channel; nothing is sent or registered until it is used.
+   *
    * @param name The channel name.
    * @param codec The message codec.
    * @param binaryMessenger The messenger; the current isolate's default one

@@ -1,6 +1,22 @@
 /**
  * Who sent a message that a handler is answering: the id of the isolate it
  * came from (`"0"` is the root isolate, the main thread).
+ *
+ * @example Answering with the sender's id
+ * ```ts
+ * import { type MessageContext, ServicesBinding, StringCodec } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = new StringCodec();
+ * const messenger = ServicesBinding.defaultBinaryMessenger;
+ * messenger.setMessageHandler(
+ *   "example/who",
+ *   (_message, context: MessageContext) => codec.encodeMessage(context.isolate),
+ * );
+ * const reply = await messenger.send("example/who", null);
+ * assert.equal(codec.decodeMessage(reply), "0"); // sent from the main thread
+ * messenger.setMessageHandler("example/who", null);
+ * ```
  */
 export interface MessageContext {
   /** The id of the sending isolate. */
@@ -11,6 +27,26 @@ export interface MessageContext {
  * Answers one message on a channel. The returned bytes are the reply;
  * `null` means "no reply" (a method channel caller then gets
  * `MissingPluginException`).
+ *
+ * @example An asynchronous handler that answers some messages
+ * ```ts
+ * import { type MessageHandler, ServicesBinding, StringCodec } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = new StringCodec();
+ * const upperCase: MessageHandler = async (message) => {
+ *   const text = codec.decodeMessage(message);
+ *   if (text === null) return null; // nothing to answer
+ *   await Promise.resolve(); // a handler may wait for I/O before replying
+ *   return codec.encodeMessage(text.toUpperCase());
+ * };
+ * const messenger = ServicesBinding.defaultBinaryMessenger;
+ * messenger.setMessageHandler("example/upper", upperCase);
+ * const reply = await messenger.send("example/upper", codec.encodeMessage("hi"));
+ * assert.equal(codec.decodeMessage(reply), "HI");
+ * assert.equal(await messenger.send("example/upper", null), null);
+ * messenger.setMessageHandler("example/upper", null);
+ * ```
  */
 export type MessageHandler = (
   message: Uint8Array | null,

@@ -9,7 +9,43 @@ import { defaultMessenger } from "./_default_messenger.ts";
 /** The subscription on each channel of each messenger (see receiveBroadcastStream). */
 const activeStreams = new WeakMap<EventMessenger, Map<string, () => void>>();
 
-/** Where the platform side of a stream sends its events. */
+/**
+ * Where the platform side of a stream sends its events.
+ *
+ * @example Progress events, or an error that fails the listener's stream
+ * ```ts
+ * import { EventChannel, type EventSink, PlatformException } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const channel = new EventChannel("example/download");
+ * channel.setStreamHandler({
+ *   onListen(file, events: EventSink) {
+ *     if (file !== "report.pdf") {
+ *       events.error("NOT_FOUND", `No file named ${file}`, file);
+ *       return;
+ *     }
+ *     events.success(50);
+ *     events.success(100);
+ *     events.endOfStream();
+ *   },
+ * });
+ *
+ * const progress: unknown[] = [];
+ * for await (const percent of channel.receiveBroadcastStream("report.pdf")) {
+ *   progress.push(percent);
+ * }
+ * assert.deepEqual(progress, [50, 100]);
+ *
+ * const missing = channel.receiveBroadcastStream("missing.pdf").getReader();
+ * await assert.rejects(
+ *   missing.read(),
+ *   (error: unknown) =>
+ *     error instanceof PlatformException && error.code === "NOT_FOUND" &&
+ *     error.details === "missing.pdf",
+ * );
+ * channel.setStreamHandler(null);
+ * ```
+ */
 export interface EventSink {
   /** Sends an event. */
   success(event: unknown): void;
@@ -19,7 +55,34 @@ export interface EventSink {
   endOfStream(): void;
 }
 
-/** The platform side of an {@linkcode EventChannel}. */
+/**
+ * The platform side of an {@linkcode EventChannel}.
+ *
+ * @example A handler told when its listener stops
+ * ```ts
+ * import { EventChannel, type StreamHandler } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const cancelled = Promise.withResolvers<unknown>();
+ * const clock: StreamHandler = {
+ *   onListen(_args, events) {
+ *     events.success("tick");
+ *     events.success("tock");
+ *   },
+ *   onCancel(args) {
+ *     cancelled.resolve(args);
+ *   },
+ * };
+ * const channel = new EventChannel("example/clock");
+ * channel.setStreamHandler(clock);
+ * for await (const event of channel.receiveBroadcastStream("fast")) {
+ *   assert.equal(event, "tick");
+ *   break; // leaving the loop cancels the subscription
+ * }
+ * assert.equal(await cancelled.promise, "fast");
+ * channel.setStreamHandler(null);
+ * ```
+ */
 export interface StreamHandler {
   /**
    * Called when an isolate starts listening.
@@ -72,6 +135,8 @@ export class EventChannel {
   readonly #messenger: BinaryMessenger | undefined;
 
   /**
+   * Creates a channel; nothing is sent or registered until it is used.
+   *
    * @param name The channel name.
    * @param codec The method codec.
    * @default {new StandardMethodCodec()}

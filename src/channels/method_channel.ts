@@ -10,15 +10,105 @@ import { defaultMessenger, hintOf } from "./_default_messenger.ts";
  * The methods of a channel: for each name, its argument and result types.
  * The compiler then checks the names, arguments and results of
  * {@linkcode MethodChannel.invokeMethod}.
+ *
+ * @example A helper for any typed channel: one function per method
+ * ```ts
+ * import { MethodChannel, type MethodMap } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * function serve<M extends MethodMap>(
+ *   channel: MethodChannel<M>,
+ *   methods: { [K in keyof M]: (args: M[K]["args"]) => M[K]["result"] },
+ * ): void {
+ *   channel.setMethodCallHandler((call) => methods[call.method](call.arguments));
+ * }
+ *
+ * type PathProvider = {
+ *   getTemporaryDirectory: { args: void; result: string };
+ *   getDirectory: { args: string; result: string | null };
+ * };
+ * const channel = new MethodChannel<PathProvider>("example/path_provider");
+ * serve(channel, {
+ *   getTemporaryDirectory: () => "/tmp",
+ *   getDirectory: (kind) => kind === "music" ? "/home/music" : null,
+ * });
+ * assert.equal(await channel.invokeMethod("getTemporaryDirectory"), "/tmp");
+ * assert.equal(await channel.invokeMethod("getDirectory", "music"), "/home/music");
+ * channel.setMethodCallHandler(null);
+ * ```
  */
 export type MethodMap = Record<string, { args: unknown; result: unknown }>;
 
-/** The argument list of a method: optional when its `args` may be omitted. */
+/**
+ * The argument list of a method: optional when its `args` may be omitted.
+ *
+ * @example A wrapper that forwards typed arguments to invokeMethod
+ * ```ts
+ * import { type MethodArgs, MethodChannel } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * type Counter = {
+ *   increment: { args: number; result: number };
+ *   reset: { args: void; result: number };
+ * };
+ * const channel = new MethodChannel<Counter>("example/counter");
+ * let count = 0;
+ * channel.setMethodCallHandler((call) =>
+ *   call.method === "increment" ? count += call.arguments as number : count = 0
+ * );
+ *
+ * const log: string[] = [];
+ * function invokeLogged<K extends keyof Counter & string>(
+ *   method: K,
+ *   ...args: MethodArgs<Counter[K]["args"]>
+ * ): Promise<Counter[K]["result"]> {
+ *   log.push(method);
+ *   return channel.invokeMethod(method, ...args);
+ * }
+ *
+ * assert.equal(await invokeLogged("increment", 2), 2); // args required
+ * assert.equal(await invokeLogged("reset"), 0); // args: void may be omitted
+ * assert.deepEqual(log, ["increment", "reset"]);
+ * channel.setMethodCallHandler(null);
+ * ```
+ */
 export type MethodArgs<A> = [unknown] extends [A] ? [args?: A]
   : [A] extends [void | undefined | null] ? [args?: A]
   : [args: A];
 
-/** Answers a method call; its result (or a promise of it) is the reply. */
+/**
+ * Answers a method call; its result (or a promise of it) is the reply.
+ * Throwing {@linkcode PlatformException} replies with an error envelope;
+ * throwing {@linkcode MissingPluginException} replies that the method is not
+ * implemented.
+ *
+ * @example One handler for several methods
+ * ```ts
+ * import {
+ *   MethodChannel,
+ *   type MethodCallHandler,
+ *   MissingPluginException,
+ * } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const handler: MethodCallHandler = (call, context) => {
+ *   switch (call.method) {
+ *     case "echo":
+ *       return call.arguments;
+ *     case "caller":
+ *       return context.isolate;
+ *     default:
+ *       throw new MissingPluginException(`No method ${call.method}`);
+ *   }
+ * };
+ * const channel = new MethodChannel("example/handler");
+ * channel.setMethodCallHandler(handler);
+ * assert.equal(await channel.invokeMethod("echo", "hi"), "hi");
+ * assert.equal(await channel.invokeMethod("caller"), "0"); // the main thread
+ * await assert.rejects(channel.invokeMethod("other"), MissingPluginException);
+ * channel.setMethodCallHandler(null);
+ * ```
+ */
 export type MethodCallHandler = (
   call: MethodCall,
   context: MessageContext,
@@ -58,6 +148,8 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
   readonly #messenger: BinaryMessenger | undefined;
 
   /**
+   * Creates a channel; nothing is sent or registered until it is used.
+   *
    * @param name The channel name, e.g. `"plugins.flutter.io/path_provider"`.
    * @param codec The method codec.
    * @default {new StandardMethodCodec()}

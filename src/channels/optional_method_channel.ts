@@ -26,6 +26,8 @@ import {
 export class OptionalMethodChannel<M extends MethodMap = MethodMap>
   extends MethodChannel<M> {
   /**
+   * Creates a channel; nothing is sent or registered until it is used.
+   *
    * @param name The channel name.
    * @param codec The method codec.
    * @default {new StandardMethodCodec()}

@@ -19,7 +19,11 @@ export class Double {
   /** The number to write as a double. */
   readonly value: number;
 
-  /** @param value The number to write as a double. */
+  /**
+   * Wraps a number so that the codecs write it as a double.
+   *
+   * @param value The number to write as a double.
+   */
   constructor(value: number) {
     this.value = value;
   }

@@ -24,6 +24,8 @@ export class FormatException extends IsolatesError {
   readonly offset: number | null;
 
   /**
+   * Creates the exception for bytes that could not be decoded.
+   *
    * @param message What was wrong with the bytes.
    * @param offset The byte offset of the problem, or `null` when not known.
    * @param options The underlying error, when there is one.

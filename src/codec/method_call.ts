@@ -21,6 +21,8 @@ export class MethodCall {
   readonly arguments: unknown;
 
   /**
+   * Creates a call of `method` with `args`.
+   *
    * @param method The name of the method.
    * @param args The arguments, `null` when omitted.
    */

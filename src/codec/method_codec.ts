@@ -1,6 +1,33 @@
 import type { MethodCall } from "./method_call.ts";
 
-/** The fields of an error envelope, as Flutter's `encodeErrorEnvelope` takes them. */
+/**
+ * The fields of an error envelope, as Flutter's `encodeErrorEnvelope` takes them.
+ *
+ * @example Encoding an error reply and decoding it on the caller's side
+ * ```ts
+ * import {
+ *   type ErrorEnvelope,
+ *   JSONMethodCodec,
+ *   PlatformException,
+ * } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = new JSONMethodCodec();
+ * const envelope: ErrorEnvelope = {
+ *   code: "NOT_FOUND",
+ *   message: "No such key",
+ *   details: "counter",
+ * };
+ * const bytes = codec.encodeErrorEnvelope(envelope);
+ * assert.equal(new TextDecoder().decode(bytes), '["NOT_FOUND","No such key","counter"]');
+ * assert.throws(
+ *   () => codec.decodeEnvelope(bytes),
+ *   (error: unknown) =>
+ *     error instanceof PlatformException && error.code === "NOT_FOUND" &&
+ *     error.details === "counter",
+ * );
+ * ```
+ */
 export interface ErrorEnvelope {
   /** The error code. */
   code: string;

@@ -1,5 +1,3 @@
-import { FlutterErrorBase } from "./_flutter_error_base.ts";
-
 /**
  * Thrown when a method channel call gets no answer because nothing on the
  * other side handles the channel: no handler is registered, or (in a worker)
@@ -20,18 +18,34 @@ import { FlutterErrorBase } from "./_flutter_error_base.ts";
  * assert.equal(new MissingPluginException().message, null);
  * ```
  */
-export class MissingPluginException extends FlutterErrorBase {
+export class MissingPluginException {
+  /** The class name, `"MissingPluginException"`. */
+  name: string;
+  /** Where the exception was created, as `Error`'s `stack` is. */
+  declare stack?: string;
+  /** The error that led to this one, when one was given. */
+  declare cause?: unknown;
   /** What is missing, or `null`. */
   readonly message: string | null;
 
   /**
+   * Creates the exception, optionally saying what is missing.
+   *
    * @param message What is missing and how to fix it.
    * @param options The underlying error, when there is one.
    */
   constructor(message: string | null = null, options?: { cause?: unknown }) {
-    super(message ?? "MissingPluginException", options);
     this.name = "MissingPluginException";
     this.message = message;
+    if (options !== undefined && "cause" in options) {
+      // Non-enumerable, as `Error` installs it.
+      Object.defineProperty(this, "cause", {
+        value: options.cause,
+        writable: true,
+        configurable: true,
+      });
+    }
+    Error.captureStackTrace(this, new.target);
   }
 
   /**
@@ -39,7 +53,14 @@ export class MissingPluginException extends FlutterErrorBase {
    *
    * @returns `MissingPluginException(message)`.
    */
-  override toString(): string {
+  toString(): string {
     return `MissingPluginException(${this.message})`;
   }
 }
+
+// Not `extends Error`: TypeScript would then type `message` as `string`, and
+// Flutter's is nullable. Error.prototype in the chain keeps `instanceof
+// Error`, and captureStackTrace (V8) gives the `stack` a thrown Error has.
+// It is not a native error, though: `Error.isError` is false for it, and
+// structured clone copies it as a plain object.
+Object.setPrototypeOf(MissingPluginException.prototype, Error.prototype);

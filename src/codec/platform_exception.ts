@@ -1,7 +1,35 @@
-import { FlutterErrorBase } from "./_flutter_error_base.ts";
 import { renderValue } from "./_render.ts";
 
-/** The fields of a {@linkcode PlatformException}, as Flutter names them. */
+/**
+ * The fields of a {@linkcode PlatformException}, as Flutter names them.
+ *
+ * @example A handler reporting an error to the caller
+ * ```ts
+ * import {
+ *   MethodChannel,
+ *   PlatformException,
+ *   type PlatformExceptionInit,
+ * } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const unavailable: PlatformExceptionInit = {
+ *   code: "UNAVAILABLE",
+ *   message: "Battery level not available.",
+ *   details: -1,
+ * };
+ * const channel = new MethodChannel("example/battery");
+ * channel.setMethodCallHandler(() => {
+ *   throw new PlatformException(unavailable);
+ * });
+ * await assert.rejects(
+ *   channel.invokeMethod("getBatteryLevel"),
+ *   (error: unknown) =>
+ *     error instanceof PlatformException && error.code === "UNAVAILABLE" &&
+ *     error.message === "Battery level not available." && error.details === -1,
+ * );
+ * channel.setMethodCallHandler(null);
+ * ```
+ */
 export interface PlatformExceptionInit {
   /** An error code, e.g. `"UNAVAILABLE"`. */
   code: string;
@@ -40,7 +68,13 @@ export interface PlatformExceptionInit {
  * }
  * ```
  */
-export class PlatformException extends FlutterErrorBase {
+export class PlatformException {
+  /** The class name, `"PlatformException"`. */
+  name: string;
+  /** Where the exception was created, as `Error`'s `stack` is. */
+  declare stack?: string;
+  /** The error that led to this one; the constructor sets none. */
+  declare cause?: unknown;
   /** The error code. */
   readonly code: string;
   /** The human-readable message, or `null`. */
@@ -50,14 +84,18 @@ export class PlatformException extends FlutterErrorBase {
   /** The platform side's stack trace, or `null`. */
   readonly stacktrace: string | null;
 
-  /** @param init The code, and optionally message, details and stacktrace. */
+  /**
+   * Creates the exception from Flutter's fields.
+   *
+   * @param init The code, and optionally message, details and stacktrace.
+   */
   constructor(init: PlatformExceptionInit) {
-    super(init.message ?? init.code);
     this.name = "PlatformException";
     this.code = init.code;
     this.message = init.message ?? null;
     this.details = init.details ?? null;
     this.stacktrace = init.stacktrace ?? null;
+    Error.captureStackTrace(this, new.target);
   }
 
   /**
@@ -65,9 +103,16 @@ export class PlatformException extends FlutterErrorBase {
    *
    * @returns `PlatformException(code, message, details, stacktrace)`.
    */
-  override toString(): string {
+  toString(): string {
     return `PlatformException(${this.code}, ${this.message}, ${
       renderValue(this.details)
     }, ${this.stacktrace})`;
   }
 }
+
+// Not `extends Error`: TypeScript would then type `message` as `string`, and
+// Flutter's is nullable. Error.prototype in the chain keeps `instanceof
+// Error`, and captureStackTrace (V8) gives the `stack` a thrown Error has.
+// It is not a native error, though: `Error.isError` is false for it, and
+// structured clone copies it as a plain object.
+Object.setPrototypeOf(PlatformException.prototype, Error.prototype);

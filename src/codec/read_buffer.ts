@@ -32,7 +32,11 @@ export class ReadBuffer {
   #view: DataView;
   #position = 0;
 
-  /** @param data The message to read, from its first byte. */
+  /**
+   * Creates a reader positioned at the first byte of `data`.
+   *
+   * @param data The message to read, from its first byte.
+   */
   constructor(data: Uint8Array) {
     this.data = data;
     this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);

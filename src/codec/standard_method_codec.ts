@@ -38,6 +38,8 @@ export class StandardMethodCodec implements MethodCodec {
   readonly messageCodec: StandardMessageCodec;
 
   /**
+   * Creates a method codec that writes values with `messageCodec`.
+   *
    * @param messageCodec The value codec; a subclass adds custom types.
    * @default {new StandardMessageCodec()}
    */

@@ -20,6 +20,8 @@ import { IsolatesError } from "../errors/isolates_error.ts";
  */
 export class UnsupportedValueError extends IsolatesError {
   /**
+   * Creates the error for a value the codec cannot encode.
+   *
    * @param message Which value could not be encoded and what to do instead.
    * @param options The underlying error, when there is one.
    */

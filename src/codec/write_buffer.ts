@@ -1,7 +1,22 @@
 import { hostIsLittleEndian } from "./_endian.ts";
 import { utf8Encoder, utf8Length } from "./_utf8.ts";
 
-/** Options for {@linkcode WriteBuffer}. */
+/**
+ * Options for {@linkcode WriteBuffer}.
+ *
+ * @example Starting small; the buffer grows as it is written
+ * ```ts
+ * import { WriteBuffer, type WriteBufferOptions } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const options: WriteBufferOptions = { startCapacity: 4 };
+ * const buffer = new WriteBuffer(options);
+ * buffer.putInt32(1);
+ * buffer.putInt32(2); // past the 4 bytes allocated up front
+ * assert.deepEqual(buffer.done(), new Uint8Array([1, 0, 0, 0, 2, 0, 0, 0]));
+ * assert.throws(() => new WriteBuffer({ startCapacity: 0 }), RangeError);
+ * ```
+ */
 export interface WriteBufferOptions {
   /**
    * The number of bytes to allocate up front; the buffer doubles as needed.
@@ -41,6 +56,8 @@ export class WriteBuffer {
   #finalLength = 0;
 
   /**
+   * Creates an empty buffer.
+   *
    * @param options The initial capacity.
    * @throws {RangeError} When `startCapacity` is not a positive integer.
    */

@@ -2,6 +2,31 @@
  * The codes of the errors this module raises itself. Flutter's own exceptions
  * ({@linkcode PlatformException}, {@linkcode MissingPluginException}) keep
  * Flutter's fields instead and are not part of this union.
+ *
+ * @example Telling failures apart by code
+ * ```ts
+ * import {
+ *   IsolatesError,
+ *   type IsolatesErrorCode,
+ *   StandardMessageCodec,
+ * } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * function codeOf(action: () => unknown): IsolatesErrorCode | "none" {
+ *   try {
+ *     action();
+ *   } catch (error) {
+ *     if (error instanceof IsolatesError) return error.code;
+ *     throw error;
+ *   }
+ *   return "none";
+ * }
+ *
+ * const codec = new StandardMessageCodec();
+ * assert.equal(codeOf(() => codec.decodeMessage(new Uint8Array([99]))), "format_exception");
+ * assert.equal(codeOf(() => codec.encodeMessage(() => {})), "unsupported_value");
+ * assert.equal(codeOf(() => codec.encodeMessage("ok")), "none");
+ * ```
  */
 export type IsolatesErrorCode =
   | "format_exception"
@@ -17,7 +42,24 @@ export type IsolatesErrorCode =
   | "isolate_spawn"
   | "remote_error";
 
-/** Options for {@linkcode IsolatesError}. */
+/**
+ * Options for {@linkcode IsolatesError}.
+ *
+ * @example Keeping the error that led to this one
+ * ```ts
+ * import { IsolatesError, type IsolatesErrorOptions } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const cause = new TypeError("The encoded data was not valid for encoding utf-8");
+ * const options: IsolatesErrorOptions = { cause };
+ * const error = new IsolatesError(
+ *   "format_exception",
+ *   "Cannot decode message: invalid UTF-8",
+ *   options,
+ * );
+ * assert.equal(error.cause, cause);
+ * ```
+ */
 export interface IsolatesErrorOptions {
   /** The error that led to this one. */
   cause?: unknown;
@@ -46,6 +88,8 @@ export class IsolatesError extends Error {
   readonly code: IsolatesErrorCode;
 
   /**
+   * Creates an error with a code and a message.
+   *
    * @param code The stable code of the error.
    * @param message A sentence saying what failed, why, and how to fix it.
    * @param options The cause, when there is one.

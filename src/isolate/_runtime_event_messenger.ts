@@ -2,8 +2,10 @@ import type { EventMessenger } from "../channels/event_messenger.ts";
 import { runtime } from "./_runtime.ts";
 
 /**
- * The event half of both messengers: events go through this isolate's
- * runtime, whichever side it is on.
+ * The event half of the root messenger: events go through this isolate's
+ * runtime. `BackgroundIsolateBinaryMessenger` repeats these three methods
+ * instead of extending this class, because a public class may not extend a
+ * private one (`deno doc --lint`, private-type-ref).
  */
 export abstract class RuntimeEventMessenger implements EventMessenger {
   /**

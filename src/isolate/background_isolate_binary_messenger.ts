@@ -2,6 +2,7 @@ import type {
   BinaryMessenger,
   MessageHandler,
 } from "../channels/binary_messenger.ts";
+import type { EventMessenger } from "../channels/event_messenger.ts";
 import { IsolateExitedError } from "./isolate_exited_error.ts";
 import { isWithin, type WireMessage } from "./protocol.ts";
 import { RootIsolateToken, tokenToData } from "./root_isolate_token.ts";
@@ -11,7 +12,6 @@ import { PendingCalls } from "./_pending_calls.ts";
 import { isMainThread } from "./_thread.ts";
 import { errorFromWire } from "./_wire_errors.ts";
 import { answer, whenAnswered } from "./_answer.ts";
-import { RuntimeEventMessenger } from "./_runtime_event_messenger.ts";
 
 let instance: BackgroundIsolateBinaryMessenger | null = null;
 
@@ -44,14 +44,12 @@ let instance: BackgroundIsolateBinaryMessenger | null = null;
  * assert.throws(() => BackgroundIsolateBinaryMessenger.instance, StateError);
  * ```
  */
-export class BackgroundIsolateBinaryMessenger extends RuntimeEventMessenger
-  implements BinaryMessenger {
+export class BackgroundIsolateBinaryMessenger
+  implements BinaryMessenger, EventMessenger {
   #pending = new PendingCalls(() => runtime.retain(), () => runtime.release());
   #handlers = new Map<string, MessageHandler>();
 
-  private constructor() {
-    super();
-  }
+  private constructor() {}
 
   /**
    * Connects this background isolate to the root isolate with its token.
@@ -168,12 +166,41 @@ export class BackgroundIsolateBinaryMessenger extends RuntimeEventMessenger
   }
 
   /**
+   * Sets the receiver of events arriving at this isolate on a channel;
+   * `null` removes it. While set, it keeps the worker alive.
+   *
+   * @param channel The channel name.
+   * @param handler Called with each event's bytes (`null` ends the stream),
+   * or `null`.
+   */
+  setEventHandler(
+    channel: string,
+    handler: ((event: Uint8Array | null) => void) | null,
+  ): void {
+    runtime.setEventHandler(channel, handler);
+  }
+
+  /**
    * Sends an event to an isolate's receiver.
    *
    * @param isolate The receiving isolate's id.
    * @param channel The channel name.
    * @param event The bytes; `null` ends the stream.
    */
+  sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
+    runtime.route({ kind: "event", to: isolate, channel, payload: event });
+  }
+
+  /**
+   * Calls `onGone` once when an isolate (or one of its ancestors) ends.
+   *
+   * @param isolate The id of the isolate to watch.
+   * @param onGone Called once when it ends.
+   * @returns A function that stops watching.
+   */
+  watchIsolate(isolate: string, onGone: () => void): () => void {
+    return runtime.watchIsolate(isolate, onGone);
+  }
 
   #receiveCall(call: Extract<WireMessage, { kind: "call" }>): void {
     whenAnswered(

@@ -10,7 +10,39 @@ import { type ChildLink, runtime } from "./_runtime.ts";
 
 const WORKER_MAIN = new URL("./_worker_main.ts", import.meta.url);
 
-/** Options of {@linkcode Isolate.spawn}. */
+/**
+ * Options of {@linkcode Isolate.spawn}.
+ *
+ * @example Hearing of an isolate's uncaught error and of its end
+ * ```ts
+ * import {
+ *   Isolate,
+ *   type IsolateSpawnOptions,
+ *   type RemoteError,
+ * } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * // An entry is usually a file, new URL("./entry.ts", import.meta.url); a
+ * // data: URL keeps this example in one piece. Its function fails after
+ * // the isolate has started.
+ * const entry = "data:text/javascript," +
+ *   "export default async (n) => { await null; throw new RangeError(`bad ${n}`); }";
+ *
+ * const errors: RemoteError[] = [];
+ * const exited = Promise.withResolvers<void>();
+ * const options: IsolateSpawnOptions = {
+ *   debugName: "fragile",
+ *   onError: (error) => errors.push(error),
+ *   onExit: () => exited.resolve(),
+ * };
+ * const isolate = await Isolate.spawn(entry, 7, options);
+ * assert.equal(isolate.debugName, "fragile");
+ * await exited.promise; // errorsAreFatal (the default) ended it
+ * assert.equal(errors.length, 1);
+ * assert.equal(errors[0].remoteName, "RangeError");
+ * assert.match(errors[0].message, /bad 7/);
+ * ```
+ */
 export interface IsolateSpawnOptions {
   /**
    * A name for debugging; it names the worker and appears in errors.
@@ -49,7 +81,26 @@ export interface IsolateSpawnOptions {
   errorsAreFatal?: boolean;
 }
 
-/** Options of {@linkcode Isolate.run}. */
+/**
+ * Options of {@linkcode Isolate.run}.
+ *
+ * @example Running a module's export with arguments
+ * ```ts
+ * import { Isolate, type IsolateRunOptions } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * // A module task is usually a file, new URL("./tasks.ts", import.meta.url);
+ * // a data: URL keeps this example in one piece.
+ * const tasks = "data:text/javascript,export const add = (a, b) => a + b;";
+ *
+ * const options: IsolateRunOptions<[number, number]> = {
+ *   args: [2, 3],
+ *   debugName: "add",
+ * };
+ * const sum = await Isolate.run<(a: number, b: number) => number>(tasks, "add", options);
+ * assert.equal(sum, 5);
+ * ```
+ */
 export interface IsolateRunOptions<A extends unknown[] = unknown[]> {
   /** Arguments for a module task's export. */
   args?: A;

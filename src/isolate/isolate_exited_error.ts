@@ -20,6 +20,8 @@ export class IsolateExitedError extends IsolatesError {
   readonly isolate: string;
 
   /**
+   * Creates the error for an isolate that is gone.
+   *
    * @param isolate The id of the isolate that is gone.
    * @param reason What happened to it, naming it.
    * @param channel The channel of the call that failed, if any.

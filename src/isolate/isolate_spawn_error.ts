@@ -18,6 +18,8 @@ import { IsolatesError } from "../errors/isolates_error.ts";
  */
 export class IsolateSpawnError extends IsolatesError {
   /**
+   * Creates the error for an isolate that could not start.
+   *
    * @param message What failed and how to fix it.
    * @param cause The remote error.
    */

@@ -11,7 +11,27 @@
  * @module
  */
 
-/** An error as it crosses a boundary. */
+/**
+ * An error as it crosses a boundary: what a {@linkcode RemoteError} is made
+ * from.
+ *
+ * @example Rebuilding an error reported by another isolate
+ * ```ts
+ * import { RemoteError, type SerializedError } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const reported: SerializedError = {
+ *   name: "RangeError",
+ *   message: "Cannot compute fib(-1): n must not be negative",
+ *   stack: "RangeError: Cannot compute fib(-1)\n    at fib (file:///tasks.ts:2:11)",
+ *   code: null,
+ * };
+ * const error = new RemoteError(reported);
+ * assert.equal(error.message, "RangeError: Cannot compute fib(-1): n must not be negative");
+ * assert.equal(error.remoteName, "RangeError");
+ * assert.equal(error.remoteStack, reported.stack);
+ * ```
+ */
 export interface SerializedError {
   /** The error's class name, e.g. `"TypeError"`. */
   name: string;

@@ -20,6 +20,8 @@ export class ProtocolError extends IsolatesError {
   readonly isolate: string;
 
   /**
+   * Creates the error for a message that is not a wire message.
+   *
    * @param isolate The id of the isolate that received the message.
    * @param data What arrived.
    */

@@ -2,7 +2,29 @@ import { SendPort } from "./send_port.ts";
 import { StateError } from "./state_error.ts";
 import { closePort, openPort, portHooks } from "./_ports.ts";
 
-/** A listener's handle on a {@linkcode ReceivePort}. */
+/**
+ * A listener's handle on a {@linkcode ReceivePort}.
+ *
+ * @example Stopping after the message that says so
+ * ```ts
+ * import { type PortSubscription, ReceivePort } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const port = new ReceivePort();
+ * const got: unknown[] = [];
+ * const done = Promise.withResolvers<void>();
+ * const subscription: PortSubscription = port.listen((message) => {
+ *   if (message === "stop") subscription.cancel(); // closes the port
+ *   else got.push(message);
+ * }, { onDone: done.resolve });
+ * port.sendPort.send(1);
+ * port.sendPort.send("stop");
+ * port.sendPort.send(2); // not delivered: the port is closed by then
+ * await done.promise;
+ * assert.deepEqual(got, [1]);
+ * assert.ok(port.isClosed);
+ * ```
+ */
 export interface PortSubscription {
   /** Stops listening and closes the port. */
   cancel(): void;
@@ -47,7 +69,11 @@ export class ReceivePort implements AsyncIterable<unknown> {
   #closed = false;
   #onDone: (() => void) | null = null;
 
-  /** @param debugName A name for debugging. */
+  /**
+   * Opens a port that receives messages sent to its `sendPort`.
+   *
+   * @param debugName A name for debugging.
+   */
   constructor(debugName = "") {
     this.debugName = debugName;
     this.#port = openPort((message) => this.#deliver(message));

@@ -30,6 +30,8 @@ export class RemoteError extends IsolatesError {
   readonly remoteCode: string | null;
 
   /**
+   * Creates the local stand-in for an error thrown in another isolate.
+   *
    * @param error The error as it crossed the boundary.
    * @param message A message to use instead of the remote one.
    */

@@ -1,6 +1,21 @@
 import { IsolatesError } from "../errors/isolates_error.ts";
 
-/** Why the root refused a token. */
+/**
+ * Why the root refused a token.
+ *
+ * @example Each reason is the code of a {@linkcode RootIsolateTokenError}
+ * ```ts
+ * import { RootIsolateTokenError, type TokenRejection } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const reasons: TokenRejection[] = ["token_forged", "token_revoked", "token_foreign"];
+ * for (const reason of reasons) {
+ *   const error = new RootIsolateTokenError(reason, "0.1");
+ *   assert.equal(error.code, reason);
+ *   assert.match(error.message, /^Cannot reach platform handlers from isolate 0\.1: /);
+ * }
+ * ```
+ */
 export type TokenRejection = "token_forged" | "token_revoked" | "token_foreign";
 
 /**
@@ -24,6 +39,8 @@ export class RootIsolateTokenError extends IsolatesError {
   readonly isolate: string;
 
   /**
+   * Creates the error for a token the root isolate refused.
+   *
    * @param code Why the token was refused.
    * @param isolate The id of the isolate that presented it.
    */

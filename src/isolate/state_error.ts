@@ -16,7 +16,11 @@ import { IsolatesError } from "../errors/isolates_error.ts";
  * ```
  */
 export class StateError extends IsolatesError {
-  /** @param message What state forbids the operation. */
+  /**
+   * Creates the error for an operation the current state forbids.
+   *
+   * @param message What state forbids the operation.
+   */
   constructor(message: string) {
     super("bad_state", message);
   }

@@ -129,6 +129,8 @@ export class SharedPreferences {
   }
 
   /**
+   * Reads a boolean.
+   *
    * @param key The key.
    * @returns The boolean, or `null` when absent.
    * @throws {TypeError} When the value is not a `bool`.
@@ -138,6 +140,8 @@ export class SharedPreferences {
   }
 
   /**
+   * Reads an integer.
+   *
    * @param key The key.
    * @returns The integer (a `bigint` beyond the safe range), or `null`.
    * @throws {TypeError} When the value is not an `int`.
@@ -147,6 +151,8 @@ export class SharedPreferences {
   }
 
   /**
+   * Reads a double.
+   *
    * @param key The key.
    * @returns The number, or `null`.
    * @throws {TypeError} When the value is not a `double`.
@@ -156,6 +162,8 @@ export class SharedPreferences {
   }
 
   /**
+   * Reads a string.
+   *
    * @param key The key.
    * @returns The string, or `null`.
    * @throws {TypeError} When the value is not a `String`.
@@ -165,6 +173,8 @@ export class SharedPreferences {
   }
 
   /**
+   * Reads a list of strings.
+   *
    * @param key The key.
    * @returns A copy of the list, or `null`.
    * @throws {TypeError} When the value is not a `List<String>`.
