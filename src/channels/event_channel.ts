@@ -180,6 +180,16 @@ export class EventChannel {
     );
     const { name, codec } = this;
     let active = false;
+    // `controller.error()` drops what is queued; an error waits until the
+    // events before it have been read, so they arrive in order, as in Dart.
+    let pendingError: { error: unknown } | null = null;
+    const fail = (
+      controller: ReadableStreamDefaultController<unknown>,
+      error: unknown,
+    ): void => {
+      if ((controller.desiredSize ?? 0) >= 1) controller.error(error);
+      else pendingError = { error };
+    };
     let streams = activeStreams.get(messenger);
     if (streams === undefined) {
       streams = new Map();
@@ -221,7 +231,7 @@ export class EventChannel {
             controller.enqueue(codec.decodeEnvelope(bytes));
           } catch (error) {
             stop();
-            controller.error(error);
+            fail(controller, error);
           }
         });
         methods.invokeMethod("listen", args).catch((error) => {
@@ -229,8 +239,12 @@ export class EventChannel {
           active = false;
           forget();
           messenger.setEventHandler(name, null);
-          controller.error(error);
+          fail(controller, error);
         });
+      },
+      pull(controller): void {
+        // The queue has drained: an error held back for it is due now.
+        if (pendingError !== null) controller.error(pendingError.error);
       },
       cancel(): void {
         stop();

@@ -329,3 +329,27 @@ Deno.test("EventChannel.receiveBroadcastStream() throws TypeError when its messe
   );
   assert.throws(() => channel.receiveBroadcastStream(), TypeError);
 });
+
+Deno.test("EventChannel.receiveBroadcastStream() delivers the events sent before an error event, then fails", async () => {
+  const name = uniqueChannel("events-before-error");
+  using _served = serveStream(name, {
+    onListen(_args, events) {
+      events.success(50);
+      events.success(90);
+      events.error("LATE", "after two events", null);
+    },
+  });
+  const got: unknown[] = [];
+  await assert.rejects(
+    async () => {
+      for await (
+        const event of new EventChannel(name).receiveBroadcastStream()
+      ) {
+        got.push(event);
+      }
+    },
+    (error: unknown) =>
+      error instanceof PlatformException && error.code === "LATE",
+  );
+  assert.deepEqual(got, [50, 90]);
+});
