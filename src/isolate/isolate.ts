@@ -229,7 +229,8 @@ export class Isolate {
    *   use the module form. Using an outside variable fails with a
    *   `RemoteError` that says so.
    * - a module export, typed from the module:
-   *   `Isolate.run<typeof tasks.fib>(new URL("./tasks.ts", import.meta.url), "fib", { args: [30] })`.
+   *   `Isolate.run<typeof tasks.fib>(new URL("./tasks.ts", import.meta.url), "fib", [30])`
+   *   (or `{ args: [30] }`).
    *
    * @param computation The function, or the module URL.
    * @returns The result (structured-cloned back).
@@ -251,11 +252,30 @@ export class Isolate {
     exportName: string,
     options?: IsolateRunOptions<Parameters<F>>,
   ): Promise<Awaited<ReturnType<F>>>;
+  /**
+   * Runs a module's export in a new isolate, with its arguments as a list.
+   *
+   * @param module The module.
+   * @param exportName The export to call.
+   * @param args The export's arguments.
+   * @param options A debug name.
+   * @returns The result.
+   */
+  static run<F extends AnyFunction>(
+    module: URL | string,
+    exportName: string,
+    args: Parameters<F>,
+    options?: Omit<IsolateRunOptions, "args">,
+  ): Promise<Awaited<ReturnType<F>>>;
   static run(
     computation: (() => unknown) | URL | string,
     exportName?: string,
-    options: IsolateRunOptions = {},
+    argsOrOptions: unknown[] | IsolateRunOptions = {},
+    moreOptions: Omit<IsolateRunOptions, "args"> = {},
   ): Promise<unknown> {
+    const options: IsolateRunOptions = Array.isArray(argsOrOptions)
+      ? { ...moreOptions, args: argsOrOptions }
+      : argsOrOptions;
     const isFunction = typeof computation === "function";
     if (isFunction && isNative(computation)) {
       return Promise.reject(

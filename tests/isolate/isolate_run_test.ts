@@ -170,6 +170,15 @@ Deno.test(
       );
       assert.equal(kind, "[object Map]");
     });
+    await t.step("arguments given as a list", async () => {
+      const sum: number = await Isolate.run<typeof tasks.add>(
+        TASKS,
+        "add",
+        [4, 5],
+        { debugName: "adder" },
+      );
+      assert.equal(sum, 9);
+    });
   }),
 );
 
@@ -177,6 +186,8 @@ Deno.test(
 function _typeChecks(): void {
   // @ts-expect-error: add takes numbers
   Isolate.run<typeof tasks.add>(TASKS, "add", { args: ["2", 3] });
+  // @ts-expect-error: add takes numbers, in the list form too
+  Isolate.run<typeof tasks.add>(TASKS, "add", ["2", 3]);
   // @ts-expect-error: add resolves to a number, not a string
   const _text: Promise<string> = Isolate.run<typeof tasks.add>(TASKS, "add", {
     args: [2, 3],
