@@ -333,7 +333,7 @@ Deno.test("EventChannel.receiveBroadcastStream() throws TypeError when its messe
 Deno.test("EventChannel.receiveBroadcastStream() delivers the events sent before an error event, then fails", async () => {
   const name = uniqueChannel("events-before-error");
   using _served = serveStream(name, {
-    onListen(_args, events) {
+    onListen(_args, events): void {
       events.success(50);
       events.success(90);
       events.error("LATE", "after two events", null);
