@@ -108,6 +108,7 @@ const CYCLE_CHECK_DEPTH = 32;
  */
 export class StandardMessageCodec implements MessageCodec<unknown> {
   #ancestors: unknown[] = [];
+  #writeDepth = 0;
   #readDepth = 0;
   // Whether writeSize is the standard one, so strings can be written with
   // their size in one pass (decided once: overriding is a class-level act).
@@ -129,6 +130,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
     if (message === null || message === undefined) return null;
     const buffer = new WriteBuffer();
     this.#ancestors.length = 0;
+    this.#writeDepth = 0;
     this.writeValue(buffer, message);
     return buffer.done();
   }
@@ -345,7 +347,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
           this.writeValue(buffer, record[key]);
         }
       } finally {
-        this.#ancestors.pop();
+        this.#exitWrite();
       }
       return;
     }
@@ -359,7 +361,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
           this.writeValue(buffer, v);
         }
       } finally {
-        this.#ancestors.pop();
+        this.#exitWrite();
       }
       return;
     }
@@ -431,7 +433,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
       this.writeSize(buffer, length);
       for (let i = 0; i < length; i++) this.writeValue(buffer, list[i]);
     } finally {
-      this.#ancestors.pop();
+      this.#exitWrite();
     }
   }
 
@@ -475,22 +477,27 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
 
   /** Records a container on the write path, refusing cycles and deep nesting. */
   #enterWrite(container: unknown): void {
+    // Shallow containers are only counted: a cycle recurses forever, so it
+    // shows up in the containers tracked past CYCLE_CHECK_DEPTH soon enough.
+    if (++this.#writeDepth <= CYCLE_CHECK_DEPTH) return;
     const ancestors = this.#ancestors;
-    if (ancestors.length >= CYCLE_CHECK_DEPTH) {
-      if (ancestors.includes(container)) {
-        throw new UnsupportedValueError(
-          `Cannot encode a cyclic structure: a ${
-            describe(container)
-          } contains itself; the standard format only holds trees of values`,
-        );
-      }
-      if (ancestors.length >= MAX_DEPTH) {
-        throw new UnsupportedValueError(
-          `Cannot encode value: lists and maps nest deeper than ${MAX_DEPTH} levels; flatten the structure`,
-        );
-      }
+    if (ancestors.includes(container)) {
+      throw new UnsupportedValueError(
+        `Cannot encode a cyclic structure: a ${
+          describe(container)
+        } contains itself; the standard format only holds trees of values`,
+      );
+    }
+    if (this.#writeDepth > MAX_DEPTH) {
+      throw new UnsupportedValueError(
+        `Cannot encode value: lists and maps nest deeper than ${MAX_DEPTH} levels; flatten the structure`,
+      );
     }
     ancestors.push(container);
+  }
+
+  #exitWrite(): void {
+    if (this.#writeDepth-- > CYCLE_CHECK_DEPTH) this.#ancestors.pop();
   }
 
   #readCount(buffer: ReadBuffer, minBytesEach: number, what: string): number {
