@@ -7,6 +7,18 @@ import { MethodChannel } from "./method_channel.ts";
 import { defaultMessenger } from "./_default_messenger.ts";
 
 /** The subscription on each channel of each messenger (see receiveBroadcastStream). */
+/** One isolate's subscription to a stream, on the platform side. */
+interface Subscription {
+  /** Whether events still go to the listener. */
+  active: boolean;
+  /** Whether onListen was called (and onCancel is owed). */
+  listening: boolean;
+  /** The listener's arguments, for onListen and onCancel. */
+  args: unknown;
+  /** Stops watching the listener's isolate. */
+  unwatch: () => void;
+}
+
 const activeStreams = new WeakMap<EventMessenger, Map<string, () => void>>();
 
 /**
@@ -271,38 +283,38 @@ export class EventChannel {
     }
     const messenger = this.#eventMessenger();
     const { name, codec } = this;
-    const sinks = new Map<string, { active: boolean; unwatch?: () => void }>();
+    const sinks = new Map<string, Subscription>();
     methods.setMethodCallHandler(async (call, context) => {
       const listener = context.isolate;
       if (call.method === "listen") {
+        // Recorded before anything is awaited, so that a cancel arriving
+        // meanwhile finds this subscription, not the one it replaces.
         const previous = sinks.get(listener);
-        if (previous !== undefined) {
-          previous.active = false;
-          previous.unwatch?.();
-          await handler.onCancel?.(call.arguments);
-        }
-        const state: { active: boolean; unwatch?: () => void } = {
+        const state: Subscription = {
           active: true,
+          listening: false,
+          args: call.arguments,
+          unwatch: () => {},
         };
         sinks.set(listener, state);
         // A listener that ends without cancelling is cancelled for it.
-        const args = call.arguments;
-        const unwatch = messenger.watchIsolate(listener, () => {
-          if (!state.active) return;
-          state.active = false;
+        state.unwatch = messenger.watchIsolate(listener, () => {
+          if (sinks.get(listener) !== state) return;
           sinks.delete(listener);
-          Promise.resolve(handler.onCancel?.(args)).catch((error) =>
+          end(state).catch((error) =>
             console.error(
               `isolates: onCancel of stream "${name}" failed for isolate ${listener}:`,
               error,
             )
           );
         });
-        state.unwatch = unwatch;
+        if (previous !== undefined) await end(previous);
+        if (!state.active) return null; // cancelled before it began
+        state.listening = true;
         const send = (bytes: Uint8Array | null): void => {
           if (state.active) messenger.sendEvent(listener, name, bytes);
         };
-        await handler.onListen(call.arguments, {
+        await handler.onListen(state.args, {
           success: (event) => send(codec.encodeSuccessEnvelope(event)),
           error: (code, message, details) =>
             send(codec.encodeErrorEnvelope({ code, message, details })),
@@ -316,14 +328,22 @@ export class EventChannel {
       if (call.method === "cancel") {
         const state = sinks.get(listener);
         if (state === undefined) return null;
-        state.active = false;
-        state.unwatch?.();
         sinks.delete(listener);
-        await handler.onCancel?.(call.arguments);
+        await end(state);
         return null;
       }
       throw new MissingPluginException();
     });
+    /** Ends a subscription; `onCancel` runs once, for one that began. */
+    const end = async (state: Subscription): Promise<void> => {
+      state.active = false;
+      state.unwatch();
+      // After endOfStream too: the listener still cancels, as in Flutter.
+      if (state.listening) {
+        state.listening = false;
+        await handler.onCancel?.(state.args);
+      }
+    };
   }
 
   #eventMessenger(): EventMessenger {

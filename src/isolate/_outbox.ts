@@ -5,8 +5,8 @@ import type { WireMessage } from "./protocol.ts";
  * the same task are posted together, as one `batch`, when the task's
  * microtasks run: with many calls in flight this posts once instead of once
  * per call (each post is a copy and a thread wake-up), and a lone call still
- * leaves in the same task, as itself. Order is kept: a message with
- * transferables first posts what is queued, then itself.
+ * leaves in the same task, as itself. Order is kept: a message posted at once
+ * first posts what is queued, then itself.
  */
 export class Outbox {
   #queue: WireMessage[] = [];
@@ -17,9 +17,17 @@ export class Outbox {
     this.#post = post;
   }
 
-  /** Queues a message; posts at once when it carries transferables. */
+  /**
+   * Queues a message. Messages with transferables, and those carrying a
+   * user's value (port messages, a run's result), are posted at once, after
+   * what is queued: a value that cannot be copied then throws to its sender
+   * and takes no other message with it.
+   */
   send(message: WireMessage, transfer?: Transferable[]): void {
-    if (transfer !== undefined && transfer.length > 0) {
+    if (
+      (transfer !== undefined && transfer.length > 0) ||
+      message.kind === "port" || message.kind === "result"
+    ) {
       this.flush();
       this.#post(message, transfer);
       return;

@@ -24,11 +24,19 @@ export const portHooks: {
 /** The open ReceivePorts of this isolate, by port number. */
 export const openPorts: Map<number, (message: unknown) => void> = new Map();
 
-let nextPort = 1;
+/**
+ * A random 52-bit port number: a SendPort is a capability, so its number must
+ * not be guessable from another port's (Dart's cannot be forged either).
+ */
+function randomPort(): number {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (high & 0xfffff) * 0x100000000 + low;
+}
 
 /** Opens a port; returns its number. */
 export function openPort(deliver: (message: unknown) => void): number {
-  const port = nextPort++;
+  let port = randomPort();
+  while (openPorts.has(port) || port === 0) port = randomPort();
   openPorts.set(port, deliver);
   portHooks.retain();
   return port;

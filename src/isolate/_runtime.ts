@@ -203,7 +203,10 @@ class IsolateRuntime {
       nextTurn(() => this.#deliverPort(port, copy, refs));
       return;
     }
-    this.route({ kind: "port", to: isolate, port, payload, refs }, transfer);
+    this.route(
+      { kind: "port", from: this.id, to: isolate, port, payload, refs },
+      transfer,
+    );
   }
 
   /** Sends a routed message toward its target. */
@@ -237,7 +240,11 @@ class IsolateRuntime {
       return null;
     }
     if (message.kind === "batch") {
-      for (const item of message.messages) this.fromParent(item);
+      for (const item of message.messages) {
+        if (isBatch(item)) {
+          this.#protocolErrors(new ProtocolError(this.id, item));
+        } else settleEach(() => this.fromParent(item));
+      }
       return null;
     }
     if ("to" in message) {
@@ -256,7 +263,11 @@ class IsolateRuntime {
     }
     switch (message.kind) {
       case "batch":
-        for (const item of message.messages) this.fromChild(link, item);
+        for (const item of message.messages) {
+          if (isBatch(item)) {
+            link.protocolError(new ProtocolError(this.id, item));
+          } else settleEach(() => this.fromChild(link, item));
+        }
         return;
       case "started":
       case "result":
@@ -294,6 +305,12 @@ class IsolateRuntime {
         return;
       case "port":
       case "event":
+        // Only what the child or its descendants send: no one can pose as
+        // the platform side, or as another isolate's sender.
+        if (!isWithin(message.from, link.id)) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
         this.route(message);
         return;
       case "start":
@@ -309,6 +326,8 @@ class IsolateRuntime {
         this.#deliverPort(message.port, message.payload, message.refs);
         return;
       case "event":
+        // Streams are served by the platform side, on the root.
+        if (message.from !== ROOT_ID) return;
         this.#eventHandlers.get(message.channel)?.(message.payload);
         return;
       case "call":
@@ -360,6 +379,26 @@ class IsolateRuntime {
       from: message.to,
       to: message.from,
       error,
+    });
+  }
+}
+
+function isBatch(data: unknown): boolean {
+  return typeof data === "object" && data !== null &&
+    (data as { kind?: unknown }).kind === "batch";
+}
+
+/**
+ * Runs one message of a batch. What a handler throws is rethrown on its own,
+ * as it would have been had the message arrived alone, and the rest of the
+ * batch is still delivered.
+ */
+function settleEach(handle: () => unknown): void {
+  try {
+    handle();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
     });
   }
 }

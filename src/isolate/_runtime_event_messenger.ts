@@ -30,7 +30,13 @@ export abstract class RuntimeEventMessenger implements EventMessenger {
    * @param event The bytes; `null` ends the stream.
    */
   sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
-    runtime.route({ kind: "event", to: isolate, channel, payload: event });
+    runtime.route({
+      kind: "event",
+      from: runtime.id,
+      to: isolate,
+      channel,
+      payload: event,
+    });
   }
 
   /**

@@ -31,6 +31,22 @@ const scope = self as unknown as {
 let start: Start | null = null;
 let ended = false;
 
+// A worker that ends itself (self.close(), Deno.exit()) must still tell its
+// parent, or the parent would wait for it forever.
+const closeWorker = scope.close.bind(scope);
+scope.close = () => exit();
+const denoExit = Deno.exit.bind(Deno);
+try {
+  Object.defineProperty(Deno, "exit", {
+    value: (code?: number): never => {
+      exit(false);
+      return denoExit(code);
+    },
+  });
+} catch {
+  // A runtime whose Deno.exit cannot be replaced: exits go unannounced.
+}
+
 // Messages to the parent leave in batches (see Outbox). An empty transfer
 // list costs about 3 µs a message in Deno, so it is passed only when needed.
 const outbox = new Outbox((message, transfer) => {
@@ -57,13 +73,13 @@ function reportError(
   });
 }
 
-function exit(): void {
+function exit(close = true): void {
   if (ended) return;
   ended = true;
   for (const child of runtime.children()) child.terminate();
   post({ kind: "exit", isolate: runtime.id });
   outbox.flush();
-  scope.close();
+  if (close) closeWorker();
 }
 
 scope.onmessage = (event: MessageEvent) => {
@@ -131,7 +147,19 @@ async function run(spec: Start): Promise<void> {
     const value = await pending;
     if (spec.mode === "run") {
       const { payload, refs, transfer } = encodeRefs(value);
-      post({ kind: "result", isolate: runtime.id, payload, refs }, transfer);
+      try {
+        post({ kind: "result", isolate: runtime.id, payload, refs }, transfer);
+      } catch (error) {
+        reportError(
+          "uncaught",
+          new TypeError(
+            `the result of Isolate.run cannot be copied back to the caller (${
+              error instanceof Error ? error.message : String(error)
+            }); return only structured-cloneable values`,
+          ),
+          true,
+        );
+      }
       exit(); // Isolate.run: the isolate is gone once it has answered
       return;
     }

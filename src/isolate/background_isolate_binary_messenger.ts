@@ -188,7 +188,13 @@ export class BackgroundIsolateBinaryMessenger
    * @param event The bytes; `null` ends the stream.
    */
   sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
-    runtime.route({ kind: "event", to: isolate, channel, payload: event });
+    runtime.route({
+      kind: "event",
+      from: runtime.id,
+      to: isolate,
+      channel,
+      payload: event,
+    });
   }
 
   /**
@@ -203,6 +209,8 @@ export class BackgroundIsolateBinaryMessenger
   }
 
   #receiveCall(call: Extract<WireMessage, { kind: "call" }>): void {
+    // A call being answered keeps the isolate alive until its reply is sent.
+    runtime.retain();
     whenAnswered(
       answer(
         this.#handlers.get(call.channel),
@@ -211,14 +219,16 @@ export class BackgroundIsolateBinaryMessenger
         call.channel,
         `in isolate ${runtime.id}`,
       ),
-      (payload) =>
+      (payload) => {
         runtime.route({
           kind: "reply",
           id: call.id,
           from: runtime.id,
           to: call.from,
           payload,
-        }),
+        });
+        runtime.release();
+      },
     );
   }
 }

@@ -195,8 +195,14 @@ export class Isolate {
     message: unknown,
     options: IsolateSpawnOptions = {},
   ): Promise<Isolate> {
+    let url: string;
+    try {
+      url = resolveEntry(entry);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const isolate = Isolate.#start({
-      entry: resolveEntry(entry),
+      entry: url,
       source: null,
       exportName: options.exportName ?? "default",
       message,
@@ -284,8 +290,14 @@ export class Isolate {
         ),
       );
     }
+    let entry: string | null = null;
+    try {
+      if (!isFunction) entry = resolveEntry(computation as URL | string);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const isolate = Isolate.#start({
-      entry: isFunction ? null : resolveEntry(computation as URL | string),
+      entry,
       source: isFunction ? computation.toString() : null,
       exportName: isFunction ? "" : exportName ?? "default",
       message: options.args ?? [],
@@ -326,7 +338,6 @@ export class Isolate {
       protocolError: (error) => isolate.#protocolError(error),
       terminate: () => isolate.kill(),
     };
-    runtime.addChild(link);
     worker.onmessage = (event) => runtime.fromChild(link, event.data);
     worker.onerror = (event) => {
       // An error that escaped the isolate's own handlers: it must not take
@@ -337,22 +348,42 @@ export class Isolate {
     worker.onmessageerror = () => {
       isolate.#protocolError(null);
     };
-    const { payload, refs, transfer } = encodeRefs(spec.message);
-    worker.postMessage(
-      {
-        kind: "start",
-        isolate: id,
-        debugName,
-        mode: spec.mode,
-        entry: spec.entry,
-        exportName: spec.exportName,
-        source: spec.source,
-        payload,
-        refs,
-        errorsAreFatal: spec.errorsAreFatal,
-      } satisfies WireMessage,
-      transfer,
-    );
+    try {
+      const { payload, refs, transfer } = encodeRefs(spec.message);
+      worker.postMessage(
+        {
+          kind: "start",
+          isolate: id,
+          debugName,
+          mode: spec.mode,
+          entry: spec.entry,
+          exportName: spec.exportName,
+          source: spec.source,
+          payload,
+          refs,
+          errorsAreFatal: spec.errorsAreFatal,
+        } satisfies WireMessage,
+        transfer,
+      );
+    } catch (error) {
+      // The message cannot be copied (a function in it, say): nothing was
+      // started, and nothing is left running.
+      worker.terminate();
+      isolate.#alive = false;
+      isolate.#started.reject(
+        new IsolateSpawnError(
+          `Cannot start isolate "${debugName}" (${id}): its message cannot be copied to a worker (${
+            error instanceof Error ? error.message : String(error)
+          }); send only structured-cloneable values, SendPorts and tokens`,
+          error,
+        ),
+      );
+      isolate.#exited.resolve();
+      return isolate;
+    }
+    // Registered only once the worker has its start message: from here on
+    // the child keeps the main thread alive until it ends.
+    runtime.addChild(link);
     return isolate;
   }
 

@@ -89,7 +89,14 @@ export type WireMessage =
   // Routed up to the root: an isolate (and its subtree) is gone.
   | { kind: "gone"; isolate: string; to: string; reason: string }
   // Routed: a message for a ReceivePort.
-  | { kind: "port"; to: string; port: number; payload: unknown; refs: boolean }
+  | {
+    kind: "port";
+    from: string;
+    to: string;
+    port: number;
+    payload: unknown;
+    refs: boolean;
+  }
   // Routed to the root: register with a root isolate token.
   | { kind: "register"; from: string; to: string; token: TokenData }
   // Routed: a platform-channel message and its answers.
@@ -120,6 +127,7 @@ export type WireMessage =
   // Routed: an event for an EventChannel listener.
   | {
     kind: "event";
+    from: string;
     to: string;
     channel: string;
     payload: Uint8Array | null;
@@ -186,11 +194,13 @@ export function parseWireMessage(data: unknown): WireMessage | null {
         ? data as WireMessage
         : null;
     case "event":
-      return isString(m.to) && isString(m.channel) && isBytes(m.payload)
+      return isString(m.from) && isString(m.to) && isString(m.channel) &&
+          isBytes(m.payload)
         ? data as WireMessage
         : null;
     case "port":
-      return isString(m.to) && Number.isSafeInteger(m.port) &&
+      return isString(m.from) && isString(m.to) &&
+          Number.isSafeInteger(m.port) &&
           typeof m.refs === "boolean" && "payload" in m
         ? data as WireMessage
         : null;

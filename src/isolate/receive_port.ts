@@ -63,7 +63,7 @@ export class ReceivePort implements AsyncIterable<unknown> {
   readonly #port: number;
   readonly #sendPort: SendPort;
   #queue: unknown[] = [];
-  #waiter: PromiseWithResolvers<IteratorResult<unknown>> | null = null;
+  #waiters: PromiseWithResolvers<IteratorResult<unknown>>[] = [];
   #listener: ((message: unknown) => void) | null = null;
   #listened = false;
   #closed = false;
@@ -139,9 +139,11 @@ export class ReceivePort implements AsyncIterable<unknown> {
     this.#closed = true;
     closePort(this.#port);
     this.#queue = [];
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve({ value: undefined, done: true });
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) {
+      waiter.resolve({ value: undefined, done: true });
+    }
     const onDone = this.#onDone;
     this.#onDone = null;
     onDone?.();
@@ -163,8 +165,9 @@ export class ReceivePort implements AsyncIterable<unknown> {
         if (this.#closed) {
           return Promise.resolve({ value: undefined, done: true });
         }
-        this.#waiter = Promise.withResolvers();
-        return this.#waiter.promise;
+        const waiter = Promise.withResolvers<IteratorResult<unknown>>();
+        this.#waiters.push(waiter);
+        return waiter.promise;
       },
       return: (): Promise<IteratorResult<unknown>> => {
         this.close();
@@ -188,9 +191,8 @@ export class ReceivePort implements AsyncIterable<unknown> {
       this.#listener(message);
       return;
     }
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
       waiter.resolve({ value: message, done: false });
       return;
     }
