@@ -1,4 +1,5 @@
 import { nextTurn } from "./_next_turn.ts";
+import type { EventMessenger } from "../channels/event_messenger.ts";
 import type {
   BinaryMessenger,
   MessageContext,
@@ -17,7 +18,6 @@ import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
 import { errorFromWire } from "./_wire_errors.ts";
 import { answer, whenAnswered } from "./_answer.ts";
-import { RuntimeEventMessenger } from "./_runtime_event_messenger.ts";
 
 type Call = Extract<WireMessage, { kind: "call" }>;
 
@@ -29,8 +29,7 @@ const ROOT_CONTEXT: MessageContext = { isolate: ROOT_ID };
  * main thread and from every background isolate whose token the root
  * accepted. It also sends calls and events into background isolates.
  */
-export class RootMessenger extends RuntimeEventMessenger
-  implements BinaryMessenger {
+export class RootMessenger implements BinaryMessenger, EventMessenger {
   #handlers = new Map<string, MessageHandler>();
   #tokens = new Map<string, TokenData>();
   #pending = new PendingCalls();
@@ -72,6 +71,21 @@ export class RootMessenger extends RuntimeEventMessenger
       payload: message,
     });
     return reply;
+  }
+
+  // The event half: events travel through this isolate's runtime (the
+  // public BackgroundIsolateBinaryMessenger documents the same three).
+  setEventHandler(
+    channel: string,
+    handler: ((event: Uint8Array | null) => void) | null,
+  ): void {
+    runtime.setEventHandler(channel, handler);
+  }
+  sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
+    runtime.sendEvent(isolate, channel, event);
+  }
+  watchIsolate(isolate: string, onGone: () => void): () => void {
+    return runtime.watchIsolate(isolate, onGone);
   }
 
   /** A call from a background isolate. */

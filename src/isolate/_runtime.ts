@@ -193,6 +193,17 @@ class IsolateRuntime {
     }
   }
 
+  /** Sends an event to the event receiver of an isolate. */
+  sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
+    this.route({
+      kind: "event",
+      from: this.id,
+      to: isolate,
+      channel,
+      payload: event,
+    });
+  }
+
   /** Sends a message to a port of any isolate. */
   sendToPort(isolate: string, port: number, message: unknown): void {
     const { payload, refs, transfer } = encodeRefs(message);

@@ -188,13 +188,7 @@ export class BackgroundIsolateBinaryMessenger
    * @param event The bytes; `null` ends the stream.
    */
   sendEvent(isolate: string, channel: string, event: Uint8Array | null): void {
-    runtime.route({
-      kind: "event",
-      from: runtime.id,
-      to: isolate,
-      channel,
-      payload: event,
-    });
+    runtime.sendEvent(isolate, channel, event);
   }
 
   /**
