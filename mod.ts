@@ -89,3 +89,37 @@ export type { SerializedError } from "./src/isolate/protocol.ts";
 export { SharedPreferences } from "./src/plugins/shared_preferences.ts";
 export { DataDirectoryError } from "./src/plugins/data_directory_error.ts";
 export { PreferencesStoreError } from "./src/plugins/preferences_store_error.ts";
+export { TimeoutError } from "./src/errors/timeout_error.ts";
+export type { ExitReason } from "./src/isolate/exit_reason.ts";
+export type {
+  ChildDetails,
+  Supervisable,
+  SupervisorTreeNode,
+} from "./src/actor/supervisable.ts";
+export {
+  Mailbox,
+  type MailboxOptions,
+  type OverflowPolicy,
+} from "./src/actor/mailbox.ts";
+export { MailboxFullError } from "./src/actor/mailbox_full_error.ts";
+export {
+  Actor,
+  type ActorHandlers,
+  type ActorMessage,
+  type ActorOptions,
+  type AskOptions,
+} from "./src/actor/actor.ts";
+export { ActorExitedError } from "./src/actor/actor_exited_error.ts";
+export type {
+  ChildSpec,
+  RestartType,
+  Shutdown,
+} from "./src/actor/child_spec.ts";
+export {
+  type Strategy,
+  Supervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+  type SupervisorTree,
+} from "./src/actor/supervisor.ts";
+export { SupervisorError } from "./src/actor/supervisor_error.ts";

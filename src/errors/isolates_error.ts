@@ -40,7 +40,14 @@ export type IsolatesErrorCode =
   | "token_foreign"
   | "isolate_exited"
   | "isolate_spawn"
-  | "remote_error";
+  | "remote_error"
+  | "mailbox_full"
+  | "actor_exited"
+  | "timeout"
+  | "supervisor"
+  | "pool_closed"
+  | "sandbox_unavailable"
+  | "plugin";
 
 /**
  * Options for {@linkcode IsolatesError}.
