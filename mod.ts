@@ -101,7 +101,7 @@ export {
   type MailboxOptions,
   type OverflowPolicy,
 } from "./src/actor/mailbox.ts";
-export { MailboxFullError } from "./src/actor/mailbox_full_error.ts";
+export { MailboxFullError } from "./src/errors/mailbox_full_error.ts";
 export {
   Actor,
   type ActorHandlers,
@@ -123,3 +123,13 @@ export {
   type SupervisorTree,
 } from "./src/actor/supervisor.ts";
 export { SupervisorError } from "./src/actor/supervisor_error.ts";
+// Places every isolate under Supervisor.root (the isolate layer cannot
+// import the actor layer, so the actor layer fills in its hook).
+import "./src/actor/_adopt_isolates.ts";
+export {
+  IsolatePool,
+  type IsolatePoolOptions,
+  type PoolRunOptions,
+  type PoolTask,
+} from "./src/actor/isolate_pool.ts";
+export { PoolClosedError } from "./src/actor/pool_closed_error.ts";

@@ -10,6 +10,8 @@ import type { WireMessage } from "./protocol.ts";
  */
 export class Outbox {
   #queue: WireMessage[] = [];
+  /** Failure handlers of queued messages that carry a user's value. */
+  #onFail: Map<WireMessage, (error: unknown) => void> | null = null;
   readonly #post: (message: WireMessage, transfer?: Transferable[]) => void;
 
   /** @param post Posts one message (with transferables) on the link. */
@@ -23,7 +25,21 @@ export class Outbox {
    * what is queued: a value that cannot be copied then throws to its sender
    * and takes no other message with it.
    */
-  send(message: WireMessage, transfer?: Transferable[]): void {
+  send(
+    message: WireMessage,
+    transfer?: Transferable[],
+    onFail?: (error: unknown) => void,
+  ): void {
+    if (
+      onFail !== undefined && (transfer === undefined || transfer.length === 0)
+    ) {
+      // A user's value that may not copy, batched all the same: if the batch
+      // fails, its messages are posted one by one and only the culprit fails.
+      (this.#onFail ??= new Map()).set(message, onFail);
+      this.#queue.push(message);
+      if (this.#queue.length === 1) queueMicrotask(() => this.flush());
+      return;
+    }
     if (
       (transfer !== undefined && transfer.length > 0) ||
       message.kind === "port" || message.kind === "result"
@@ -41,8 +57,28 @@ export class Outbox {
     const queue = this.#queue;
     if (queue.length === 0) return;
     this.#queue = [];
-    this.#post(
-      queue.length === 1 ? queue[0] : { kind: "batch", messages: queue },
-    );
+    const onFail = this.#onFail;
+    if (onFail === null) {
+      this.#post(
+        queue.length === 1 ? queue[0] : { kind: "batch", messages: queue },
+      );
+      return;
+    }
+    this.#onFail = null;
+    try {
+      this.#post(
+        queue.length === 1 ? queue[0] : { kind: "batch", messages: queue },
+      );
+    } catch {
+      for (const message of queue) {
+        try {
+          this.#post(message);
+        } catch (error) {
+          const fail = onFail.get(message);
+          if (fail === undefined) throw error;
+          fail(error);
+        }
+      }
+    }
   }
 }

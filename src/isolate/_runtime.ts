@@ -29,7 +29,23 @@ export interface ChildLink {
   protocolError(error: ProtocolError): void;
   /** Ends the child now. */
   terminate(): void;
+  /** Handles a pool worker's task answers (absent for other isolates). */
+  task?: ((message: TaskAnswer) => void) | undefined;
+  /**
+   * The child's mailbox on this side: how many platform-channel calls from
+   * its subtree may be in flight at once, and how many are.
+   */
+  readonly capacity: number;
+  inflight: number;
 }
+
+/** A pool worker's answer to a task. */
+export type TaskAnswer = Extract<WireMessage, { kind: "done" | "failed" }>;
+/** What a pool worker's parent sends about tasks. */
+export type TaskOrder = Extract<
+  WireMessage,
+  { kind: "define" | "task" | "abort" }
+>;
 
 /** What the messengers of this isolate do with routed messages for it. */
 export interface Deliveries {
@@ -62,6 +78,7 @@ class IsolateRuntime {
   #holds = 0;
   #rootTimer: ReturnType<typeof setInterval> | null = null;
   #onIdle: (() => void) | null = null;
+  #tasks: ((message: TaskOrder) => void) | null = null;
   #protocolErrors: (error: ProtocolError) => void = (error) =>
     console.error(error);
 
@@ -87,6 +104,11 @@ class IsolateRuntime {
   /** Sets what happens when the isolate has nothing left to keep it alive. */
   setIdleHandler(onIdle: () => void): void {
     this.#onIdle = onIdle;
+  }
+
+  /** Sets what runs the tasks the parent sends (a pool worker). */
+  setTaskHandler(handler: (message: TaskOrder) => void): void {
+    this.#tasks = handler;
   }
 
   /** Sets where malformed messages are reported. */
@@ -233,6 +255,11 @@ class IsolateRuntime {
         this.#undeliverable(message, `${to} is not running`);
         return;
       }
+      // An answer to a call from the child's subtree leaves its mailbox.
+      if (
+        (message.kind === "reply" || message.kind === "fail") &&
+        child.inflight > 0
+      ) child.inflight--;
       child.post(message, transfer);
       return;
     }
@@ -261,6 +288,19 @@ class IsolateRuntime {
     if ("to" in message) {
       this.route(message);
       return null;
+    }
+    switch (message.kind) {
+      case "define":
+      case "task":
+      case "abort":
+        if (this.#tasks === null) {
+          this.#protocolErrors(new ProtocolError(this.id, data));
+        } else this.#tasks(message);
+        return null;
+      case "done":
+      case "failed":
+        this.#protocolErrors(new ProtocolError(this.id, data));
+        return null;
     }
     return message;
   }
@@ -291,8 +331,33 @@ class IsolateRuntime {
         link.lifecycle(message);
         return;
       case "call":
-      case "register":
         // A child speaks only for itself and its descendants.
+        if (!isWithin(message.from, link.id)) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
+        if (link.inflight >= link.capacity) {
+          // Its mailbox is full: the call fails at once, typed, instead of
+          // queueing without bound; the caller may retry.
+          link.post({
+            kind: "fail",
+            id: message.id,
+            from: message.to,
+            to: message.from,
+            error: {
+              name: "MailboxFullError",
+              message:
+                `Cannot deliver a call on channel "${message.channel}" from isolate ${message.from}: its mailbox is full (${link.capacity} calls in flight); raise "mailboxCapacity" or await calls before making more`,
+              stack: null,
+              code: "mailbox_full",
+            },
+          });
+          return;
+        }
+        link.inflight++;
+        this.route(message);
+        return;
+      case "register":
         if (!isWithin(message.from, link.id)) {
           link.protocolError(new ProtocolError(this.id, data));
           return;
@@ -324,7 +389,16 @@ class IsolateRuntime {
         }
         this.route(message);
         return;
+      case "done":
+      case "failed":
+        if (link.task === undefined) {
+          link.protocolError(new ProtocolError(this.id, data));
+        } else link.task(message);
+        return;
       case "start":
+      case "define":
+      case "task":
+      case "abort":
         link.protocolError(new ProtocolError(this.id, data));
         return;
     }

@@ -1,3 +1,4 @@
+import { MailboxFullError } from "../errors/mailbox_full_error.ts";
 import { IsolateExitedError } from "./isolate_exited_error.ts";
 import type { SerializedError } from "./protocol.ts";
 import { RemoteError } from "./remote_error.ts";
@@ -26,6 +27,15 @@ export function errorFromWire(
       isolate,
       error.message.replace(/^isolate /, ""),
       channel,
+    );
+  }
+  if (error.code === "mailbox_full") {
+    // The caller's own mailbox on the main thread refused the call.
+    const capacity = /\((\d+) calls in flight\)/.exec(error.message);
+    return new MailboxFullError(
+      `isolate ${isolate}`,
+      capacity === null ? 0 : Number(capacity[1]),
+      error.message,
     );
   }
   return new RemoteError(error);

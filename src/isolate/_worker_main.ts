@@ -14,6 +14,9 @@ import {
 import { encodeRefs, reviveRefs } from "./_message_refs.ts";
 import { Outbox } from "./_outbox.ts";
 import { runtime } from "./_runtime.ts";
+import { TaskRunner } from "./_task_runner.ts";
+import { BackgroundIsolateBinaryMessenger } from "./background_isolate_binary_messenger.ts";
+import { RootIsolateToken } from "./root_isolate_token.ts";
 import "./services_binding.ts";
 
 type Start = Extract<WireMessage, { kind: "start" }>;
@@ -55,8 +58,12 @@ const outbox = new Outbox((message, transfer) => {
   } else scope.postMessage(message, transfer);
 });
 
-function post(message: WireMessage, transfer?: Transferable[]): void {
-  outbox.send(message, transfer);
+function post(
+  message: WireMessage,
+  transfer?: Transferable[],
+  onFail?: (error: unknown) => void,
+): void {
+  outbox.send(message, transfer, onFail);
 }
 
 function reportError(
@@ -95,7 +102,8 @@ scope.onmessage = (event: MessageEvent) => {
   runtime.setProtocolErrorHandler((error) =>
     reportError("uncaught", error, false)
   );
-  run(message);
+  if (message.mode === "pool") serveTasks(message);
+  else run(message);
 };
 
 scope.addEventListener("error", (event) => {
@@ -111,6 +119,33 @@ scope.addEventListener("unhandledrejection", (event) => {
   reportError("uncaught", event.reason, fatal);
   if (fatal) exit();
 });
+
+/**
+ * An IsolatePool worker: it runs the tasks it is sent until its pool ends it.
+ * Its message is the root token, if any: pool workers reach plugins without
+ * calling ensureInitialized themselves.
+ */
+function serveTasks(spec: Start): void {
+  runtime.retain(); // until the pool terminates it
+  const token = spec.refs ? reviveRefs(spec.payload) : spec.payload;
+  try {
+    if (token instanceof RootIsolateToken) {
+      BackgroundIsolateBinaryMessenger.ensureInitialized(token);
+    }
+  } catch (error) {
+    reportError("load", error, true);
+    exit();
+    return;
+  }
+  const runner = new TaskRunner(
+    post,
+    () => outbox.flush(),
+    (url, exportName) => load(url, exportName),
+    (source) => compile(source),
+  );
+  runtime.setTaskHandler((order) => runner.handle(order));
+  post({ kind: "started", isolate: runtime.id });
+}
 
 async function run(spec: Start): Promise<void> {
   runtime.retain(); // the entry, until it settles

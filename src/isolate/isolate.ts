@@ -1,3 +1,4 @@
+import type { ExitReason } from "./exit_reason.ts";
 import { IsolateSpawnError } from "./isolate_spawn_error.ts";
 import type { SerializedError, WireMessage } from "./protocol.ts";
 import type { ProtocolError } from "./protocol_error.ts";
@@ -6,7 +7,8 @@ import { SendPort } from "./send_port.ts";
 import { encodeRefs, reviveRefs } from "./_message_refs.ts";
 import { nextTurn } from "./_next_turn.ts";
 import { Outbox } from "./_outbox.ts";
-import { type ChildLink, runtime } from "./_runtime.ts";
+import { type ChildLink, runtime, type TaskAnswer } from "./_runtime.ts";
+import { assertWorkerOptions } from "./_worker_options.ts";
 
 const WORKER_MAIN = new URL("./_worker_main.ts", import.meta.url);
 
@@ -79,6 +81,36 @@ export interface IsolateSpawnOptions {
    * @default {true}
    */
   errorsAreFatal?: boolean;
+  /**
+   * How the root supervisor treats the isolate when it ends (OTP restart
+   * types): `temporary` is never restarted; `transient` is restarted when it
+   * crashed or was killed; `permanent` is always restarted, with the same
+   * entry, message and options (a token in the message registers again on
+   * its own). A restart is a new isolate; `Supervisor.root.child(id)` finds
+   * the current one by the id {@linkcode Isolate.supervisionId}.
+   *
+   * @default {"temporary"}
+   */
+  restart?: "permanent" | "transient" | "temporary";
+  /**
+   * A narrower Deno permission set for the worker (a sandbox), as Deno's
+   * worker `deno.permissions`. Needs the process to run with
+   * `--unstable-worker-options` (see the README, "Sandboxing").
+   * A sandboxed isolate still reaches the main thread's plugins through
+   * its messenger: proxied plugin calls run with the main thread's
+   * permissions, inside the limits each plugin sets.
+   *
+   * @default {"inherit"}
+   */
+  permissions?: Deno.PermissionOptions;
+  /**
+   * How many platform-channel calls from the isolate may be in flight at
+   * once (its mailbox on the main thread). Past it, calls fail at once
+   * with `MailboxFullError` instead of queueing without bound.
+   *
+   * @default {10000}
+   */
+  mailboxCapacity?: number;
 }
 
 /**
@@ -110,7 +142,50 @@ export interface IsolateRunOptions<A extends unknown[] = unknown[]> {
    * @default {"run"}
    */
   debugName?: string;
+  /**
+   * A narrower Deno permission set for the worker; see
+   * {@linkcode IsolateSpawnOptions.permissions}.
+   *
+   * @default {"inherit"}
+   */
+  permissions?: Deno.PermissionOptions;
 }
+
+/**
+ * How the root supervisor adopts isolates. Installed by the actor layer
+ * (`Supervisor`), which sits above this one; without it isolates simply run
+ * unsupervised.
+ */
+export const supervision: {
+  adopt:
+    | ((
+      isolate: Isolate,
+      restart: "permanent" | "transient" | "temporary",
+      respawn: (() => Promise<Isolate>) | null,
+    ) => void)
+    | null;
+} = { adopt: null };
+
+/** What a pool worker's owner gets: the isolate and its task link. */
+export interface PoolWorkerLink {
+  readonly isolate: Isolate;
+  /** Posts a task order (batched; `onFail` hears a value that cannot copy). */
+  post(
+    message: WireMessage,
+    transfer?: Transferable[],
+    onFail?: (error: unknown) => void,
+  ): void;
+  /** Resolves once the worker is ready for tasks; rejects if it failed. */
+  readonly started: Promise<void>;
+}
+
+/** Starts a pool worker (see `IsolatePool`). Set by the Isolate class. */
+export let startPoolWorker: (spec: {
+  debugName: string;
+  token: unknown;
+  permissions: Deno.PermissionOptions | undefined;
+  onAnswer: (message: TaskAnswer) => void;
+}) => PoolWorkerLink;
 
 type Lifecycle = Extract<
   WireMessage,
@@ -154,7 +229,10 @@ export class Isolate {
   readonly #exitListeners: (SendPort | (() => void))[] = [];
   readonly #exitMessages = new Map<SendPort, unknown>();
   readonly #errorListeners: (SendPort | ((error: RemoteError) => void))[] = [];
-  readonly #exited = Promise.withResolvers<void>();
+  readonly #exited = Promise.withResolvers<ExitReason>();
+  #fatal: RemoteError | null = null;
+  #link: ChildLink | null = null;
+  #supervisionId: string;
   #started = Promise.withResolvers<void>();
   #result: PromiseWithResolvers<unknown> | null = null;
   #isStarted = false;
@@ -164,14 +242,39 @@ export class Isolate {
     this.id = id;
     this.debugName = debugName;
     this.#worker = worker;
+    this.#supervisionId = id;
     // Observed by spawn() and run(); a rejection nobody awaits must not
     // count as unhandled.
     this.#started.promise.catch(() => {});
   }
 
-  /** Resolves when the isolate has ended (exited, crashed or was killed). */
-  get exited(): Promise<void> {
+  /**
+   * Resolves when the isolate has ended, with why: `normal` (its entry
+   * returned and nothing kept it alive, or its run task returned),
+   * `shutdown` ({@linkcode Isolate.stop}), `killed` ({@linkcode Isolate.kill})
+   * or `crashed` (an uncaught error ended it; `error` is its `RemoteError`).
+   * Never rejects.
+   */
+  get exited(): Promise<ExitReason> {
     return this.#exited.promise;
+  }
+
+  /**
+   * The id under which the root supervisor knows this isolate: the id of its
+   * first incarnation, kept by its restarts.
+   */
+  get supervisionId(): string {
+    return this.#supervisionId;
+  }
+
+  /**
+   * Figures for `Supervisor.inspect()`: the isolate's id and its mailbox
+   * depth (platform-channel calls from it in flight).
+   *
+   * @returns The isolate's id and mailbox depth.
+   */
+  describe(): { isolate: string; mailboxDepth: number } {
+    return { isolate: this.id, mailboxDepth: this.#link?.inflight ?? 0 };
   }
 
   /**
@@ -201,6 +304,45 @@ export class Isolate {
     } catch (error) {
       return Promise.reject(error);
     }
+    const restart = options.restart ?? "temporary";
+    if (
+      restart !== "temporary" && restart !== "transient" &&
+      restart !== "permanent"
+    ) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot spawn isolate: "restart" must be "permanent", "transient" or "temporary", got ${
+            JSON.stringify(restart)
+          }`,
+        ),
+      );
+    }
+    let isolate: Isolate;
+    try {
+      isolate = Isolate.#spawnOnce(url, message, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const started = isolate.#started.promise.then(() => isolate);
+    const firstId = isolate.id;
+    const respawn = async (): Promise<Isolate> => {
+      const next = Isolate.#spawnOnce(url, message, options);
+      next.#supervisionId = firstId;
+      await next.#started.promise;
+      return next;
+    };
+    started.then(
+      () => supervision.adopt?.(isolate, restart, respawn),
+      () => {},
+    );
+    return started;
+  }
+
+  static #spawnOnce(
+    url: string,
+    message: unknown,
+    options: IsolateSpawnOptions,
+  ): Isolate {
     const isolate = Isolate.#start({
       entry: url,
       source: null,
@@ -209,6 +351,8 @@ export class Isolate {
       mode: "spawn",
       debugName: options.debugName,
       errorsAreFatal: options.errorsAreFatal ?? true,
+      permissions: options.permissions,
+      mailboxCapacity: options.mailboxCapacity,
     });
     if (options.onExit !== undefined) {
       isolate.#exitListeners.push(options.onExit);
@@ -222,7 +366,7 @@ export class Isolate {
     if (options.onError !== undefined) {
       isolate.#errorListeners.push(options.onError);
     }
-    return isolate.#started.promise.then(() => isolate);
+    return isolate;
   }
 
   /**
@@ -290,39 +434,92 @@ export class Isolate {
         ),
       );
     }
-    let entry: string | null = null;
+    let isolate: Isolate;
     try {
-      if (!isFunction) entry = resolveEntry(computation as URL | string);
+      const entry = isFunction
+        ? null
+        : resolveEntry(computation as URL | string);
+      isolate = Isolate.#start({
+        entry,
+        source: isFunction ? computation.toString() : null,
+        exportName: isFunction ? "" : exportName ?? "default",
+        message: options.args ?? [],
+        mode: "run",
+        debugName: options.debugName ?? "run",
+        errorsAreFatal: true,
+        permissions: options.permissions,
+        mailboxCapacity: undefined,
+      });
     } catch (error) {
       return Promise.reject(error);
     }
-    const isolate = Isolate.#start({
-      entry,
-      source: isFunction ? computation.toString() : null,
-      exportName: isFunction ? "" : exportName ?? "default",
-      message: options.args ?? [],
-      mode: "run",
-      debugName: options.debugName ?? "run",
-      errorsAreFatal: true,
-    });
     const result = Promise.withResolvers<unknown>();
     isolate.#result = result;
     isolate.#started.promise.catch(result.reject);
+    supervision.adopt?.(isolate, "temporary", null);
     return result.promise;
   }
+
+  static {
+    startPoolWorker = (spec) => {
+      const isolate = Isolate.#start({
+        entry: null,
+        source: null,
+        exportName: "",
+        message: spec.token,
+        mode: "pool",
+        debugName: spec.debugName,
+        errorsAreFatal: true,
+        permissions: spec.permissions,
+        mailboxCapacity: undefined,
+        onAnswer: spec.onAnswer,
+      });
+      // A pool worker's uncaught error reaches the task it ends; it is not
+      // printed as well.
+      isolate.#errorListeners.push(() => {});
+      return {
+        isolate,
+        post: isolate.#post,
+        started: isolate.#started.promise,
+      };
+    };
+  }
+
+  #post: PoolWorkerLink["post"] = () => {};
 
   static #start(spec: {
     entry: string | null;
     source: string | null;
     exportName: string;
     message: unknown;
-    mode: "spawn" | "run";
+    mode: "spawn" | "run" | "pool";
     debugName: string | undefined;
     errorsAreFatal: boolean;
+    permissions: Deno.PermissionOptions | undefined;
+    mailboxCapacity: number | undefined;
+    onAnswer?: (message: TaskAnswer) => void;
   }): Isolate {
+    const capacity = spec.mailboxCapacity ?? 10_000;
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Cannot spawn isolate: "mailboxCapacity" must be a positive integer, got ${capacity}`,
+      );
+    }
     const id = runtime.nextChildId();
     const debugName = spec.debugName ?? id;
-    const worker = new Worker(WORKER_MAIN, { type: "module", name: debugName });
+    if (spec.permissions !== undefined && spec.permissions !== "inherit") {
+      assertWorkerOptions(debugName);
+    }
+    const worker = new Worker(
+      WORKER_MAIN,
+      spec.permissions === undefined || spec.permissions === "inherit"
+        ? { type: "module", name: debugName }
+        : {
+          type: "module",
+          name: debugName,
+          deno: { permissions: spec.permissions },
+        } as WorkerOptions,
+    );
     const isolate = new Isolate(id, debugName, worker);
     // Messages to the worker leave in batches (see Outbox). An empty
     // transfer list costs about 3 µs a message in Deno: passed only if needed.
@@ -337,7 +534,13 @@ export class Isolate {
       lifecycle: (message) => isolate.#lifecycle(message),
       protocolError: (error) => isolate.#protocolError(error),
       terminate: () => isolate.kill(),
+      task: spec.onAnswer,
+      capacity,
+      inflight: 0,
     };
+    isolate.#link = link;
+    isolate.#post = (message, transfer, onFail) =>
+      outbox.send(message, transfer, onFail);
     worker.onmessage = (event) => runtime.fromChild(link, event.data);
     worker.onerror = (event) => {
       // An error that escaped the isolate's own handlers: it must not take
@@ -370,15 +573,14 @@ export class Isolate {
       // started, and nothing is left running.
       worker.terminate();
       isolate.#alive = false;
-      isolate.#started.reject(
-        new IsolateSpawnError(
-          `Cannot start isolate "${debugName}" (${id}): its message cannot be copied to a worker (${
-            error instanceof Error ? error.message : String(error)
-          }); send only structured-cloneable values, SendPorts and tokens`,
-          error,
-        ),
+      const failure = new IsolateSpawnError(
+        `Cannot start isolate "${debugName}" (${id}): its message cannot be copied to a worker (${
+          error instanceof Error ? error.message : String(error)
+        }); send only structured-cloneable values, SendPorts and tokens`,
+        error,
       );
-      isolate.#exited.resolve();
+      isolate.#started.reject(failure);
+      isolate.#exited.resolve({ kind: "crashed", error: failure });
       return isolate;
     }
     // Registered only once the worker has its start message: from here on
@@ -393,7 +595,21 @@ export class Isolate {
    * told. Idempotent.
    */
   kill(): void {
-    this.#end(`"${this.debugName}" (${this.id}) was killed`);
+    this.#end(`"${this.debugName}" (${this.id}) was killed`, undefined, {
+      kind: "killed",
+    });
+  }
+
+  /**
+   * Asks the isolate to stop, as a supervisor does at shutdown. A worker
+   * cannot be interrupted between two of its own tasks, so this ends it now
+   * like {@linkcode Isolate.kill}, but its exit reason is `shutdown`: a
+   * `transient` isolate is not restarted. Idempotent.
+   */
+  stop(): void {
+    this.#end(`"${this.debugName}" (${this.id}) was stopped`, undefined, {
+      kind: "shutdown",
+    });
   }
 
   /**
@@ -454,29 +670,46 @@ export class Isolate {
         // Isolate.run: the isolate is gone once it has answered.
         this.#end(`"${this.debugName}" (${this.id}) exited`, {
           value: message.refs ? reviveRefs(message.payload) : message.payload,
-        });
+        }, { kind: "normal" });
         return;
       case "error":
-        this.#error(message.phase, message.error);
+        this.#error(message.phase, message.error, message.fatal);
         return;
       case "exit":
-        this.#end(`"${this.debugName}" (${this.id}) exited`);
+        if (this.#fatal !== null) {
+          this.#end(
+            `"${this.debugName}" (${this.id}) crashed: ${this.#fatal.message}`,
+            undefined,
+            { kind: "crashed", error: this.#fatal },
+          );
+        } else {
+          this.#end(`"${this.debugName}" (${this.id}) exited`, undefined, {
+            kind: "normal",
+          });
+        }
         return;
     }
   }
 
-  #error(phase: "load" | "entry" | "uncaught", error: SerializedError): void {
+  #error(
+    phase: "load" | "entry" | "uncaught",
+    error: SerializedError,
+    fatal: boolean,
+  ): void {
     if (!this.#isStarted) {
       const what = phase === "load"
         ? `could not load its entry: ${error.message}`
         : `threw when its entry was called: ${error.name}: ${error.message}`;
       // It never started: the caller hears of it once it is gone.
-      this.#end(`"${this.debugName}" (${this.id}) failed to start`, {
-        error: new IsolateSpawnError(
-          `Cannot start isolate "${this.debugName}" (${this.id}): it ${what}`,
-          new RemoteError(error),
-        ),
-      });
+      const failure = new IsolateSpawnError(
+        `Cannot start isolate "${this.debugName}" (${this.id}): it ${what}`,
+        new RemoteError(error),
+      );
+      this.#end(
+        `"${this.debugName}" (${this.id}) failed to start`,
+        { error: failure },
+        { kind: "crashed", error: failure },
+      );
       return;
     }
     const remote = new RemoteError(
@@ -484,9 +717,14 @@ export class Isolate {
       describeRemote(error, this.#result !== null),
     );
     if (this.#result !== null) {
-      this.#end(`"${this.debugName}" (${this.id}) failed`, { error: remote });
+      this.#end(
+        `"${this.debugName}" (${this.id}) failed`,
+        { error: remote },
+        { kind: "crashed", error: remote },
+      );
       return;
     }
+    if (fatal) this.#fatal ??= remote;
     if (this.#errorListeners.length === 0) {
       console.error(
         `Uncaught error in isolate "${this.debugName}" (${this.id}):`,
@@ -516,9 +754,11 @@ export class Isolate {
       stack: error instanceof Error ? error.stack ?? null : null,
       code: null,
     };
-    this.#error(this.#isStarted ? "uncaught" : "load", serialized);
+    this.#error(this.#isStarted ? "uncaught" : "load", serialized, true);
     this.#end(
       `"${this.debugName}" (${this.id}) crashed: ${serialized.message}`,
+      undefined,
+      { kind: "crashed", error: this.#fatal ?? new RemoteError(serialized) },
     );
   }
 
@@ -528,7 +768,8 @@ export class Isolate {
    */
   #end(
     reason: string,
-    outcome?: { value: unknown } | { error: Error },
+    outcome: { value: unknown } | { error: Error } | undefined,
+    exit: ExitReason,
   ): void {
     if (!this.#alive) return;
     this.#alive = false;
@@ -565,7 +806,7 @@ export class Isolate {
         } else listener();
       }
       this.#exitListeners.length = 0;
-      this.#exited.resolve();
+      this.#exited.resolve(exit);
     });
   }
 }

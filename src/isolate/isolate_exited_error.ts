@@ -1,4 +1,7 @@
-import { IsolatesError } from "../errors/isolates_error.ts";
+import {
+  IsolatesError,
+  type IsolatesErrorOptions,
+} from "../errors/isolates_error.ts";
 
 /**
  * A call could not complete because the isolate at the other end is gone
@@ -25,13 +28,20 @@ export class IsolateExitedError extends IsolatesError {
    * @param isolate The id of the isolate that is gone.
    * @param reason What happened to it, naming it.
    * @param channel The channel of the call that failed, if any.
+   * @param options The error that ended the isolate, if any.
    */
-  constructor(isolate: string, reason: string, channel?: string) {
+  constructor(
+    isolate: string,
+    reason: string,
+    channel?: string,
+    options?: IsolatesErrorOptions,
+  ) {
     super(
       "isolate_exited",
       `Cannot complete ${
         channel === undefined ? "the call" : `the call on channel "${channel}"`
       }: isolate ${reason}; calls in flight to or from an isolate fail when it ends`,
+      options,
     );
     this.isolate = isolate;
   }

@@ -51,8 +51,12 @@ export interface TokenData {
   secret: string;
 }
 
-/** How a started isolate runs its entry. */
-export type StartMode = "spawn" | "run";
+/**
+ * How a started isolate runs: `spawn` calls its entry with the message,
+ * `run` calls it once and returns the result, `pool` runs the tasks it is
+ * sent (an `IsolatePool` worker; its message is the root token or `null`).
+ */
+export type StartMode = "spawn" | "run" | "pool";
 
 /** Every message between isolates. */
 export type WireMessage =
@@ -124,6 +128,30 @@ export type WireMessage =
   }
   // Several messages posted together (see Outbox); each is checked alone.
   | { kind: "batch"; messages: unknown[] }
+  // Parent to a pool worker: what task number `task` runs (sent once per
+  // worker, before the first task that uses it).
+  | {
+    kind: "define";
+    task: number;
+    entry: string | null;
+    exportName: string;
+    source: string | null;
+  }
+  // Parent to a pool worker: run task `task` with `payload`. Tasks run one at
+  // a time, in the order they arrive.
+  | {
+    kind: "task";
+    id: number;
+    task: number;
+    payload: unknown;
+    refs: boolean;
+  }
+  // Parent to a pool worker: abort task `id` (drop it if it has not started,
+  // abort its signal if it runs).
+  | { kind: "abort"; id: number }
+  // Pool worker to parent: task `id` returned, or threw.
+  | { kind: "done"; id: number; payload: unknown; refs: boolean }
+  | { kind: "failed"; id: number; error: SerializedError }
   // Routed: an event for an EventChannel listener.
   | {
     kind: "event";
@@ -213,7 +241,7 @@ export function parseWireMessage(data: unknown): WireMessage | null {
     }
     case "start":
       return isString(m.isolate) && isString(m.debugName) &&
-          (m.mode === "spawn" || m.mode === "run") &&
+          (m.mode === "spawn" || m.mode === "run" || m.mode === "pool") &&
           (m.entry === null || isString(m.entry)) && isString(m.exportName) &&
           (m.source === null || isString(m.source)) &&
           typeof m.errorsAreFatal === "boolean" &&
@@ -241,6 +269,28 @@ export function parseWireMessage(data: unknown): WireMessage | null {
         : null;
     case "batch":
       return Array.isArray(m.messages) ? data as WireMessage : null;
+    case "define":
+      return Number.isSafeInteger(m.task) &&
+          (m.entry === null || isString(m.entry)) && isString(m.exportName) &&
+          (m.source === null || isString(m.source))
+        ? data as WireMessage
+        : null;
+    case "task":
+      return Number.isSafeInteger(m.id) && Number.isSafeInteger(m.task) &&
+          typeof m.refs === "boolean" && "payload" in m
+        ? data as WireMessage
+        : null;
+    case "abort":
+      return Number.isSafeInteger(m.id) ? data as WireMessage : null;
+    case "done":
+      return Number.isSafeInteger(m.id) && typeof m.refs === "boolean" &&
+          "payload" in m
+        ? data as WireMessage
+        : null;
+    case "failed":
+      return Number.isSafeInteger(m.id) && isSerializedError(m.error)
+        ? data as WireMessage
+        : null;
     default:
       return null;
   }
