@@ -22,7 +22,8 @@ supervision.adopt = (isolate, restart, respawn) => {
       return respawn();
     },
     restart,
-    shutdown: "brutal_kill",
+    // Isolate.stop() ends the worker at once, with reason shutdown.
+    shutdown: 5000,
   }).catch((error) => {
     // Only a duplicate id could refuse it, and ids are unique per realm.
     console.error(error);

@@ -1,6 +1,6 @@
 import { IsolateSpawnError } from "./isolate_spawn_error.ts";
 
-let enabled: boolean | null = null;
+let enabled = false;
 
 /**
  * Throws unless Deno's `--unstable-worker-options` is on. Without it, Deno
@@ -12,7 +12,8 @@ let enabled: boolean | null = null;
  * `"unstable": ["worker-options"]`, for instance).
  */
 export function assertWorkerOptions(debugName: string): void {
-  enabled ??= detect();
+  // Only a yes is kept: the environment may say so later.
+  enabled ||= detect();
   if (enabled) return;
   throw new IsolateSpawnError(
     `Cannot sandbox isolate "${debugName}": Deno applies worker permissions only with --unstable-worker-options, and without it ends the process; run with --unstable-worker-options and set ISOLATES_WORKER_OPTIONS=1 (or run with --allow-all), or drop the "permissions" option`,

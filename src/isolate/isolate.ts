@@ -510,16 +510,22 @@ export class Isolate {
     if (spec.permissions !== undefined && spec.permissions !== "inherit") {
       assertWorkerOptions(debugName);
     }
-    const worker = new Worker(
-      WORKER_MAIN,
-      spec.permissions === undefined || spec.permissions === "inherit"
-        ? { type: "module", name: debugName }
-        : {
+    const sandboxed = spec.permissions !== undefined &&
+      spec.permissions !== "inherit";
+    const worker = sandboxed
+      ? new Worker(
+        // A worker's own module graph loads with its parent's permissions;
+        // what it imports later needs its own. So a sandboxed worker (which
+        // may not read files) starts from a module that imports its entry
+        // up front; the later import of the entry finds it loaded.
+        spec.entry === null ? WORKER_MAIN : sandboxMain(spec.entry),
+        {
           type: "module",
           name: debugName,
           deno: { permissions: spec.permissions },
         } as WorkerOptions,
-    );
+      )
+      : new Worker(WORKER_MAIN, { type: "module", name: debugName });
     const isolate = new Isolate(id, debugName, worker);
     // Messages to the worker leave in batches (see Outbox). An empty
     // transfer list costs about 3 µs a message in Deno: passed only if needed.
@@ -818,6 +824,13 @@ function resolveEntry(entry: URL | string): string {
   throw new TypeError(
     `Cannot resolve isolate entry "${entry}": a relative path has no base here; pass new URL("${entry}", import.meta.url)`,
   );
+}
+
+/** A worker main module that loads the runtime, then `entry`. */
+function sandboxMain(entry: string): string {
+  const source = `import ${JSON.stringify(WORKER_MAIN.href)};\n` +
+    `import ${JSON.stringify(entry)};\n`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
 function isNative(fn: () => unknown): boolean {
