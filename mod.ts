@@ -86,7 +86,12 @@ export { IsolateExitedError } from "./src/isolate/isolate_exited_error.ts";
 export { IsolateSpawnError } from "./src/isolate/isolate_spawn_error.ts";
 export { RemoteError } from "./src/isolate/remote_error.ts";
 export type { SerializedError } from "./src/isolate/protocol.ts";
-export { SharedPreferences } from "./src/plugins/shared_preferences.ts";
+export {
+  type PreferenceChange,
+  type PreferencesMethods,
+  type PreferenceType,
+  SharedPreferences,
+} from "./src/plugins/shared_preferences.ts";
 export { DataDirectoryError } from "./src/plugins/data_directory_error.ts";
 export { PreferencesStoreError } from "./src/plugins/preferences_store_error.ts";
 export { TimeoutError } from "./src/errors/timeout_error.ts";
@@ -133,3 +138,13 @@ export {
   type PoolTask,
 } from "./src/actor/isolate_pool.ts";
 export { PoolClosedError } from "./src/actor/pool_closed_error.ts";
+export {
+  type Affinity,
+  type Placement,
+  Plugin,
+  type PluginCallTrace,
+  type PluginContext,
+  type PluginMethod,
+  type PluginMethods,
+  type PluginOptions,
+} from "./src/plugins/plugin.ts";

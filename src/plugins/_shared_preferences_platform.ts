@@ -1,18 +1,28 @@
 /**
- * The platform side of SharedPreferences, on the root isolate: the methods
- * of the channel, over the SQLite store in the user's data directory.
- * Loaded on the first call (see `shared_preferences.ts`).
+ * The storage side of SharedPreferences: the plugin's methods over the
+ * SQLite store in the user's data directory. It runs in whichever isolate
+ * the call is placed in (each isolate keeps its own connection to the same
+ * file), and is loaded on the first call (see `shared_preferences.ts`).
  */
 import { join } from "node:path";
 import { Double } from "../codec/double.ts";
-import type { MethodCall } from "../codec/method_call.ts";
-import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
+import { PlatformException } from "../codec/platform_exception.ts";
 import { userDataDirectory } from "./_data_dir.ts";
 import {
   PreferencesStore,
   type PreferenceValue,
 } from "./_preferences_store.ts";
-import type { PreferenceType } from "./shared_preferences.ts";
+
+/** The Flutter types a preference can have. */
+type PreferenceType = PreferenceValue["type"];
+
+const TYPES = new Set<string>([
+  "bool",
+  "int",
+  "double",
+  "string",
+  "stringList",
+]);
 
 let opened: { path: string; store: PreferencesStore } | null = null;
 
@@ -26,38 +36,63 @@ function open(): { path: string; store: PreferencesStore } {
   return opened;
 }
 
-/** Answers one call of the SharedPreferences channel. */
-export function handlePreferencesCall(call: MethodCall): unknown {
-  switch (call.method) {
-    case "getAll": {
-      const all = new Map<string, [PreferenceType, unknown]>();
-      for (const [key, entry] of open().store.getAll()) {
-        // Doubles keep their type across the channel, even when integral.
-        all.set(key, [
-          entry.type,
-          entry.type === "double" ? new Double(entry.value) : entry.value,
-        ]);
-      }
-      return all;
-    }
-    case "set": {
-      const [key, type, value] = call.arguments as [
-        string,
-        PreferenceType,
-        unknown,
-      ];
-      open().store.set(key, { type, value } as PreferenceValue);
-      return true;
-    }
-    case "remove":
-      open().store.remove(call.arguments as string);
-      return true;
-    case "clear":
-      open().store.clear();
-      return true;
-    case "getStoragePath":
-      return open().path;
-    default:
-      throw new MissingPluginException();
+function wire(entry: PreferenceValue): [PreferenceType, unknown] {
+  // Doubles keep their type across a channel, even when integral.
+  return [
+    entry.type,
+    entry.type === "double" ? new Double(entry.value) : entry.value,
+  ];
+}
+
+function badArgs(method: string, expected: string): PlatformException {
+  return new PlatformException({
+    code: "bad_args",
+    message: `Cannot ${method} a preference: the arguments must be ${expected}`,
+  });
+}
+
+/** Every stored value, with its type. */
+export function getAll(): Map<string, [PreferenceType, unknown]> {
+  const all = new Map<string, [PreferenceType, unknown]>();
+  for (const [key, entry] of open().store.getAll()) all.set(key, wire(entry));
+  return all;
+}
+
+/** One stored value, with its type, or `null`. */
+export function get(key: unknown): [PreferenceType, unknown] | null {
+  if (typeof key !== "string") throw badArgs("get", "a key (a string)");
+  const entry = open().store.get(key);
+  return entry === undefined ? null : wire(entry);
+}
+
+/** Stores a value; durable once this returns. */
+export function set(args: unknown): true {
+  if (
+    !Array.isArray(args) || args.length !== 3 ||
+    typeof args[0] !== "string" || !TYPES.has(args[1])
+  ) {
+    throw badArgs("set", "[key, type, value] with a known type");
   }
+  const [key, type, raw] = args as [string, PreferenceType, unknown];
+  const value = raw instanceof Double ? raw.value : raw;
+  open().store.set(key, { type, value } as PreferenceValue);
+  return true;
+}
+
+/** Removes a value. */
+export function remove(key: unknown): true {
+  if (typeof key !== "string") throw badArgs("remove", "a key (a string)");
+  open().store.remove(key);
+  return true;
+}
+
+/** Removes every value. */
+export function clear(): true {
+  open().store.clear();
+  return true;
+}
+
+/** The file the values are kept in. */
+export function getStoragePath(): string {
+  return open().path;
 }

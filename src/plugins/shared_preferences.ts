@@ -1,10 +1,14 @@
-import { MethodChannel } from "../channels/method_channel.ts";
+import { EventChannel } from "../channels/event_channel.ts";
 import { Double } from "../codec/double.ts";
-import { isMainThread } from "../isolate/_thread.ts";
+import { ServicesBinding } from "../isolate/services_binding.ts";
 import type { PreferenceValue } from "./_preferences_store.ts";
+import { Plugin } from "./plugin.ts";
 
 /** The channel of the SharedPreferences plugin. */
 const CHANNEL = "plugins.flutter.io/shared_preferences";
+/** Where writers tell the main thread of a change, and it tells listeners. */
+const NOTIFY = "isolates/shared_preferences/notify";
+const CHANGES = "isolates/shared_preferences/changes";
 
 /** The Flutter types a preference can have. */
 export type PreferenceType = PreferenceValue["type"];
@@ -16,11 +20,157 @@ export type PreferenceType = PreferenceValue["type"];
  */
 export type PreferencesMethods = {
   getAll: { args: null; result: Map<string, [PreferenceType, unknown]> };
+  get: { args: string; result: [PreferenceType, unknown] | null };
   set: { args: [string, PreferenceType, unknown]; result: boolean };
   remove: { args: string; result: boolean };
   clear: { args: null; result: boolean };
   getStoragePath: { args: null; result: string };
 };
+
+/**
+ * A change to the stored preferences, as {@linkcode SharedPreferences.onChange}
+ * reports it.
+ *
+ * @example
+ * ```ts
+ * import type { PreferenceChange } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const change: PreferenceChange = { key: "counter", isolate: "0.1" };
+ * assert.equal(change.key, "counter");
+ * ```
+ */
+export interface PreferenceChange {
+  /** The key that was set or removed; `null` when every key was cleared. */
+  key: string | null;
+  /** The isolate that made the change. */
+  isolate: string;
+}
+
+type Storage = typeof import("./_shared_preferences_platform.ts");
+let storage: Promise<Storage> | null = null;
+function load(): Promise<Storage> {
+  // node:sqlite and the store load with the first call, in the isolate
+  // that runs it.
+  return storage ??= import("./_shared_preferences_platform.ts");
+}
+
+/**
+ * The storage, as a plugin with `worker` affinity: every isolate reads and
+ * writes the SQLite file through its own connection, with no hop. A worker
+ * without file or environment access (a sandbox) proxies to the main thread.
+ */
+const preferencesPlugin = new Plugin<PreferencesMethods>({
+  channel: CHANNEL,
+  affinity: "worker",
+  requires: [{ name: "read" }, { name: "write" }, { name: "env" }],
+  methods: {
+    getAll: { run: async () => (await load()).getAll() },
+    get: { run: async (key) => (await load()).get(key) },
+    set: { run: async (args) => (await load()).set(args) },
+    remove: { run: async (key) => (await load()).remove(key) },
+    clear: { run: async () => (await load()).clear() },
+    getStoragePath: { run: async () => (await load()).getStoragePath() },
+  },
+});
+
+/** Who listens to changes, by isolate (kept on the main thread). */
+const listeners = new Map<string, { success(event: unknown): void }>();
+
+/** The main thread's side of change notifications: it fans them out. */
+const notifyPlugin = new Plugin<{
+  changed: { args: [string | null, string]; result: null };
+}>({
+  channel: NOTIFY,
+  affinity: "main",
+  methods: {
+    changed: {
+      run: ([key, isolate]) => {
+        for (const sink of listeners.values()) sink.success([key, isolate]);
+        return null;
+      },
+    },
+  },
+});
+
+const changes = new EventChannel(CHANGES);
+if (ServicesBinding.isolateId === "0") {
+  changes.setStreamHandler({
+    onListen: (args, sink) => {
+      listeners.set(String(args), sink);
+    },
+    onCancel: (args) => {
+      listeners.delete(String(args));
+    },
+  });
+}
+
+/** The local subscribers of this isolate, fed by one EventChannel stream. */
+const subscribers = new Set<
+  ReadableStreamDefaultController<PreferenceChange>
+>();
+let feed: ReadableStreamDefaultReader<unknown> | null = null;
+
+function subscribe(): ReadableStream<PreferenceChange> {
+  let self: ReadableStreamDefaultController<PreferenceChange>;
+  return new ReadableStream<PreferenceChange>({
+    start: (controller) => {
+      self = controller;
+      subscribers.add(controller);
+      if (feed === null) {
+        const reader = changes.receiveBroadcastStream(
+          ServicesBinding.isolateId,
+        ).getReader();
+        feed = reader;
+        pump(reader);
+      }
+    },
+    cancel: () => {
+      subscribers.delete(self);
+      if (subscribers.size === 0 && feed !== null) {
+        const reader = feed;
+        feed = null;
+        reader.cancel().catch(() => {});
+      }
+    },
+  });
+}
+
+async function pump(
+  reader: ReadableStreamDefaultReader<unknown>,
+): Promise<void> {
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const [key, isolate] = value as [string | null, string];
+      for (const subscriber of subscribers) {
+        subscriber.enqueue({ key, isolate });
+      }
+    }
+    if (feed === reader) {
+      feed = null;
+      for (const subscriber of subscribers) subscriber.close();
+      subscribers.clear();
+    }
+  } catch (error) {
+    if (feed === reader) {
+      feed = null;
+      for (const subscriber of subscribers) subscriber.error(error);
+      subscribers.clear();
+    }
+  }
+}
+
+/** Tells every listening isolate of a change (without waiting). */
+function announce(key: string | null): void {
+  notifyPlugin.invoke("changed", [key, ServicesBinding.isolateId]).catch(
+    () => {
+      // No main thread to tell (a worker that was never initialized and
+      // wrote through its own connection): nobody can be listening.
+    },
+  );
+}
 
 const DART_TYPES: Record<PreferenceType, string> = {
   bool: "bool",
@@ -39,12 +189,18 @@ let instance: Promise<SharedPreferences> | null = null;
  * Support/isolates` on macOS, `%APPDATA%\isolates` on Windows), or in
  * `ISOLATES_DATA_DIR` when set.
  *
- * Works the same on the main thread and in a background isolate (after
- * `BackgroundIsolateBinaryMessenger.ensureInitialized`): the storage is
- * served by the root isolate behind the channel
- * `plugins.flutter.io/shared_preferences`. As in Flutter, reads come from a
- * cache loaded by {@linkcode SharedPreferences.getInstance} and refreshed by
- * {@linkcode SharedPreferences.reload}; a `setX` that resolved is on disk.
+ * Works the same on the main thread and in a background isolate. It is a
+ * plugin with `worker` affinity (channel
+ * `plugins.flutter.io/shared_preferences`): each isolate reads and writes
+ * the file through its own SQLite connection, with no hop to the main
+ * thread; a worker without file access (a sandbox) is proxied to the main
+ * thread instead, after `BackgroundIsolateBinaryMessenger.ensureInitialized`.
+ * As in Flutter, reads come from a cache loaded by
+ * {@linkcode SharedPreferences.getInstance} and refreshed by
+ * {@linkcode SharedPreferences.reload}. A `setX` that resolved is committed
+ * with `synchronous=FULL`: it survives a crash of the process and a power
+ * loss. {@linkcode SharedPreferences.onChange} tells of changes made by any
+ * isolate.
  *
  * Flutter's type rules hold: `getInt` on a key that holds a string (or a
  * double) throws `TypeError`; a missing key reads as `null`.
@@ -64,14 +220,36 @@ let instance: Promise<SharedPreferences> | null = null;
  */
 export class SharedPreferences {
   #cache: Map<string, [PreferenceType, unknown]>;
-  readonly #channel: MethodChannel<PreferencesMethods>;
+  readonly #channel: Plugin<PreferencesMethods>;
 
   private constructor(
-    channel: MethodChannel<PreferencesMethods>,
+    channel: Plugin<PreferencesMethods>,
     cache: Map<string, [PreferenceType, unknown]>,
   ) {
     this.#channel = channel;
     this.#cache = cache;
+  }
+
+  /**
+   * The plugin behind the preferences (channel
+   * `plugins.flutter.io/shared_preferences`, `worker` affinity), for
+   * tracing and for callers that want the raw methods.
+   */
+  static get plugin(): Plugin<PreferencesMethods> {
+    return preferencesPlugin;
+  }
+
+  /**
+   * A stream of the changes made from now on, by any isolate (including
+   * this one): each says which key changed and who changed it. Call
+   * {@linkcode SharedPreferences.reload} to read the new values. Cancel the
+   * stream (or its reader) when done: an open stream keeps the isolate
+   * alive.
+   *
+   * @returns A new stream of changes.
+   */
+  onChange(): ReadableStream<PreferenceChange> {
+    return subscribe();
   }
 
   /**
@@ -83,8 +261,8 @@ export class SharedPreferences {
    */
   static getInstance(): Promise<SharedPreferences> {
     if (instance === null) {
-      const channel = new MethodChannel<PreferencesMethods>(CHANNEL);
-      instance = channel.invokeMethod("getAll").then(
+      const channel = preferencesPlugin;
+      instance = channel.invoke("getAll").then(
         (all) => new SharedPreferences(channel, all),
       );
       // A failed load is not cached: the next call tries again.
@@ -99,7 +277,7 @@ export class SharedPreferences {
    * @returns The absolute path of the SQLite file.
    */
   getStoragePath(): Promise<string> {
-    return this.#channel.invokeMethod("getStoragePath");
+    return this.#channel.invoke("getStoragePath");
   }
 
   /** The keys of every stored value. */
@@ -279,8 +457,9 @@ export class SharedPreferences {
    * @returns `true` once the removal is on disk.
    */
   async remove(key: string): Promise<boolean> {
-    const done = await this.#channel.invokeMethod("remove", key);
+    const done = await this.#channel.invoke("remove", key);
     this.#cache.delete(key);
+    announce(key);
     return done;
   }
 
@@ -290,14 +469,15 @@ export class SharedPreferences {
    * @returns `true` once the removal is on disk.
    */
   async clear(): Promise<boolean> {
-    const done = await this.#channel.invokeMethod("clear");
+    const done = await this.#channel.invoke("clear");
     this.#cache.clear();
+    announce(null);
     return done;
   }
 
   /** Reloads every value from storage (to see other isolates' writes). */
   async reload(): Promise<void> {
-    this.#cache = await this.#channel.invokeMethod("getAll");
+    this.#cache = await this.#channel.invoke("getAll");
   }
 
   async #write(
@@ -305,12 +485,13 @@ export class SharedPreferences {
     type: PreferenceType,
     value: unknown,
   ): Promise<boolean> {
-    const done = await this.#channel.invokeMethod("set", [
+    const done = await this.#channel.invoke("set", [
       key,
       type,
       type === "double" ? new Double(value as number) : value,
     ]);
     this.#cache.set(key, [type, value]);
+    announce(key);
     return done;
   }
 
@@ -345,22 +526,3 @@ function wrongValue(
     }`,
   );
 }
-
-/**
- * The platform side: serves the channel on the root isolate. The storage
- * code (SQLite, paths) is loaded on the first call, so importing the module
- * costs workers nothing.
- */
-function registerPlatformSide(): void {
-  let platform:
-    | Promise<typeof import("./_shared_preferences_platform.ts")>
-    | null = null;
-  new MethodChannel<PreferencesMethods>(CHANNEL).setMethodCallHandler(
-    async (call) => {
-      platform ??= import("./_shared_preferences_platform.ts");
-      return (await platform).handlePreferencesCall(call);
-    },
-  );
-}
-
-if (isMainThread) registerPlatformSide();

@@ -1,0 +1,494 @@
+import type { MessageContext } from "../channels/binary_messenger.ts";
+import { hintOf } from "../channels/_default_messenger.ts";
+import {
+  type MethodArgs,
+  MethodChannel,
+  type MethodMap,
+} from "../channels/method_channel.ts";
+import type { MethodCall } from "../codec/method_call.ts";
+import type { MethodCodec } from "../codec/method_codec.ts";
+import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
+import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
+import { ServicesBinding } from "../isolate/services_binding.ts";
+import { isMainThread } from "../isolate/_thread.ts";
+import { LocalMessenger } from "./_local_messenger.ts";
+
+/**
+ * Where a plugin's methods run when called from a worker:
+ *
+ * - `worker`: in the calling isolate (no hop to the main thread);
+ * - `main`: always on the main thread (the call is proxied there);
+ * - `auto`: per method: methods marked `threadSafe` run in the calling
+ *   isolate, the others are proxied.
+ *
+ * Whatever the affinity, a worker that lacks a permission the method
+ * `requires` (a sandboxed worker without file access, say) proxies the call:
+ * the main thread runs it. On the main thread every call runs there.
+ *
+ * @example
+ * ```ts
+ * import type { Affinity } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const affinity: Affinity = "auto";
+ * assert.equal(affinity, "auto");
+ * ```
+ */
+export type Affinity = "worker" | "main" | "auto";
+
+/**
+ * Where one call ran: `local` (in the calling isolate) or `proxied` (on the
+ * main thread, for a caller in a worker).
+ *
+ * @example
+ * ```ts
+ * import type { Placement } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const placement: Placement = "proxied";
+ * assert.notEqual(placement, "local");
+ * ```
+ */
+export type Placement = "local" | "proxied";
+
+/**
+ * What a method implementation is told about the call it serves.
+ *
+ * @example
+ * ```ts
+ * import type { PluginContext } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const context: PluginContext = {
+ *   plugin: "example/counter",
+ *   method: "increment",
+ *   isolate: "0",
+ *   caller: "0.1",
+ *   placement: "proxied",
+ * };
+ * assert.equal(context.caller, "0.1");
+ * ```
+ */
+export interface PluginContext {
+  /** The plugin's channel name. */
+  plugin: string;
+  /** The method. */
+  method: string;
+  /** The isolate running the implementation (`"0"`: the main thread). */
+  isolate: string;
+  /** The isolate that made the call. */
+  caller: string;
+  /** Whether the call runs where it was made, or was proxied. */
+  placement: Placement;
+}
+
+/**
+ * One method of a plugin: its implementation and what it needs to run in a
+ * worker.
+ *
+ * @example
+ * ```ts
+ * import type { PluginMethod } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const double: PluginMethod<number, number> = {
+ *   threadSafe: true,
+ *   run: (n) => n * 2,
+ * };
+ * assert.equal(await double.run(4, {
+ *   plugin: "p", method: "double", isolate: "0", caller: "0", placement: "local",
+ * }), 8);
+ * ```
+ */
+export interface PluginMethod<A, R> {
+  /**
+   * The implementation. It runs on the main thread or in the calling
+   * isolate; arguments and result go through the plugin's codec either
+   * way. Throw `PlatformException` for errors a caller should handle.
+   */
+  run(args: A, context: PluginContext): R | Promise<R>;
+  /**
+   * For `auto` affinity: whether the method may run in a worker.
+   *
+   * @default {false}
+   */
+  threadSafe?: boolean;
+  /**
+   * Deno permissions a local run needs in a worker; a worker that lacks any
+   * of them proxies the call instead. A function is asked once per isolate.
+   *
+   * @default {the plugin's `requires`}
+   */
+  requires?:
+    | Deno.PermissionDescriptor[]
+    | (() => Deno.PermissionDescriptor[]);
+}
+
+/**
+ * The implementations of a plugin's methods, one per method of its map:
+ * the compiler checks names, argument and result types.
+ *
+ * @example
+ * ```ts
+ * import type { PluginMethods } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * type Methods = { greet: { args: string; result: string } };
+ * const methods: PluginMethods<Methods> = { greet: { run: (name) => `hi ${name}` } };
+ * assert.equal(typeof methods.greet.run, "function");
+ * ```
+ */
+export type PluginMethods<M extends MethodMap> = {
+  [K in keyof M & string]: PluginMethod<M[K]["args"], M[K]["result"]>;
+};
+
+/**
+ * A plugin's declaration.
+ *
+ * @example
+ * ```ts
+ * import type { PluginOptions } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * type Methods = { now: { args: void; result: number } };
+ * const options: PluginOptions<Methods> = {
+ *   channel: "example/clock",
+ *   affinity: "worker",
+ *   methods: { now: { run: () => Date.now() } },
+ * };
+ * assert.equal(options.affinity, "worker");
+ * ```
+ */
+export interface PluginOptions<M extends MethodMap> {
+  /** The channel name, e.g. `"plugins.example.com/counter"`. */
+  channel: string;
+  /** Where its methods run when called from a worker. */
+  affinity: Affinity;
+  /** Its methods. */
+  methods: PluginMethods<M>;
+  /**
+   * The codec of calls and replies.
+   *
+   * @default {new StandardMethodCodec()}
+   */
+  codec?: MethodCodec;
+  /**
+   * Deno permissions every method needs to run locally in a worker (see
+   * {@linkcode PluginMethod.requires}).
+   *
+   * @default {[]}
+   */
+  requires?:
+    | Deno.PermissionDescriptor[]
+    | (() => Deno.PermissionDescriptor[]);
+}
+
+/**
+ * A trace of one plugin call, for {@linkcode Plugin.addCallListener}.
+ *
+ * @example
+ * ```ts
+ * import type { PluginCallTrace } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const trace: PluginCallTrace = {
+ *   plugin: "example/counter",
+ *   method: "get",
+ *   isolate: "0.1",
+ *   placement: "local",
+ *   served: false,
+ *   duration: 0.02,
+ *   ok: true,
+ * };
+ * assert.equal(trace.placement, "local");
+ * ```
+ */
+export interface PluginCallTrace {
+  /** The plugin's channel name. */
+  plugin: string;
+  /** The method. */
+  method: string;
+  /** The isolate that made the call. */
+  isolate: string;
+  /** Where it ran. */
+  placement: Placement;
+  /**
+   * `false`: traced by the caller (`duration` is the whole call); `true`:
+   * traced by the main thread as it served a proxied call (`duration` is
+   * the implementation's time).
+   */
+  served: boolean;
+  /** How long it took, in ms. */
+  duration: number;
+  /** Whether it succeeded. */
+  ok: boolean;
+}
+
+const listeners = new Set<(trace: PluginCallTrace) => void>();
+const local = new LocalMessenger(() => ServicesBinding.isolateId);
+
+/**
+ * A plugin with thread affinity: it declares its channel, codec, typed
+ * methods and where they run, once; every call is then placed for the
+ * caller, in the calling isolate or on the main thread (the proxy pattern),
+ * with the same results and errors either way.
+ *
+ * The same module serves both sides: import it on the main thread (that
+ * registers the main-thread side of the channel) and in the workers that
+ * call it. Workers reach the main thread after
+ * `BackgroundIsolateBinaryMessenger.ensureInitialized(token)` (pool workers
+ * are initialized for you). Third-party plugins use this same class.
+ *
+ * @example A plugin of one's own
+ * ```ts
+ * import { Plugin, type PluginCallTrace } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * type Methods = {
+ *   add: { args: [number, number]; result: number };
+ *   hostname: { args: void; result: string };
+ * };
+ * const math = new Plugin<Methods>({
+ *   channel: "example/math",
+ *   affinity: "auto",
+ *   methods: {
+ *     add: { threadSafe: true, run: ([a, b]) => a + b }, // runs in workers
+ *     hostname: { run: () => Deno.hostname() }, // proxied from workers
+ *   },
+ * });
+ * const traces: PluginCallTrace[] = [];
+ * const stop = Plugin.addCallListener((trace) => traces.push(trace));
+ * assert.equal(await math.invoke("add", [2, 3]), 5);
+ * stop();
+ * assert.equal(traces[0].placement, "local"); // on the main thread
+ * assert.equal(math.placement("hostname"), "local");
+ * math.dispose();
+ * ```
+ */
+export class Plugin<M extends MethodMap = MethodMap> {
+  /** The channel name. */
+  readonly channel: string;
+  /** Where its methods run when called from a worker. */
+  readonly affinity: Affinity;
+  /** The codec of calls and replies. */
+  readonly codec: MethodCodec;
+  readonly #methods: PluginMethods<M>;
+  readonly #requires: PluginOptions<M>["requires"];
+  readonly #local: MethodChannel<M>;
+  readonly #remote: MethodChannel<M>;
+  readonly #placements = new Map<string, Placement>();
+
+  /**
+   * Declares a plugin. On the main thread this also registers its methods
+   * on the root messenger, for the calls workers proxy.
+   *
+   * @param options Channel, affinity, methods and codec.
+   * @throws {RangeError} When the affinity is not one of the three.
+   */
+  constructor(options: PluginOptions<M>) {
+    if (!["worker", "main", "auto"].includes(options.affinity)) {
+      throw new RangeError(
+        `Cannot declare plugin "${options.channel}": "affinity" must be "worker", "main" or "auto", got ${
+          JSON.stringify(options.affinity)
+        }`,
+      );
+    }
+    this.channel = options.channel;
+    this.affinity = options.affinity;
+    this.codec = options.codec ?? new StandardMethodCodec();
+    this.#methods = options.methods;
+    this.#requires = options.requires;
+    this.#local = new MethodChannel<M>(this.channel, this.codec, local);
+    this.#remote = new MethodChannel<M>(this.channel, this.codec);
+    this.#local.setMethodCallHandler((call, context) =>
+      this.#serve(call, context, "local")
+    );
+    if (isMainThread) {
+      this.#remote.setMethodCallHandler((call, context) =>
+        this.#serve(call, context, "proxied")
+      );
+    }
+  }
+
+  /**
+   * Listens to the traces of every plugin call made (or served) in this
+   * isolate: plugin, method, isolate, placement, duration.
+   *
+   * @param listener Called once per call, after it settled.
+   * @returns A function that removes the listener.
+   */
+  static addCallListener(
+    listener: (trace: PluginCallTrace) => void,
+  ): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /**
+   * Where a call of `method` made now, in this isolate, runs.
+   *
+   * @param method The method.
+   * @returns `local` or `proxied`.
+   */
+  placement<K extends keyof M & string>(method: K): Placement {
+    let placement = this.#placements.get(method);
+    if (placement === undefined) {
+      placement = this.#place(method);
+      this.#placements.set(method, placement);
+    }
+    return placement;
+  }
+
+  /**
+   * Calls a method, where its affinity says.
+   *
+   * @param method The method.
+   * @param args Its argument.
+   * @returns Its result.
+   * @throws {PlatformException} What the implementation threw (other
+   * errors arrive as `PlatformException` with code `"error"`).
+   * @throws {MissingPluginException} When the method is unknown, or a
+   * worker must proxy but is not initialized, or the main thread never
+   * imported the plugin.
+   */
+  async invoke<K extends keyof M & string>(
+    method: K,
+    ...args: MethodArgs<M[K]["args"]>
+  ): Promise<M[K]["result"]> {
+    const placement = this.placement(method);
+    if (placement === "local" && !isMainThread) {
+      // As in Flutter, a background isolate reaches plugins only once it is
+      // initialized with the root token, even where they run locally.
+      const hint = hintOf(ServicesBinding.defaultBinaryMessenger);
+      if (hint !== undefined) {
+        throw new MissingPluginException(
+          `No implementation found for method ${method} on channel ${this.channel}: ${hint}`,
+        );
+      }
+    }
+    const channel = placement === "local" ? this.#local : this.#remote;
+    if (listeners.size === 0) {
+      return await channel.invokeMethod(method, ...args);
+    }
+    const start = performance.now();
+    let ok = false;
+    try {
+      const result = await channel.invokeMethod(method, ...args);
+      ok = true;
+      return result;
+    } finally {
+      emit({
+        plugin: this.channel,
+        method,
+        isolate: ServicesBinding.isolateId,
+        placement,
+        served: false,
+        duration: performance.now() - start,
+        ok,
+      });
+    }
+  }
+
+  /**
+   * Removes the plugin's handlers (the main thread's side, and the local
+   * one). Calls made afterwards fail with `MissingPluginException`.
+   */
+  dispose(): void {
+    this.#local.setMethodCallHandler(null);
+    if (isMainThread) this.#remote.setMethodCallHandler(null);
+  }
+
+  #place(method: string): Placement {
+    if (isMainThread || ServicesBinding.isolateId === "0") return "local";
+    const spec = this.#methods[method as keyof M & string];
+    if (spec === undefined) return "local"; // answered as missing, locally
+    const runsHere = this.affinity === "worker" ||
+      (this.affinity === "auto" && spec.threadSafe === true);
+    if (!runsHere) return "proxied";
+    return hasAll(spec.requires ?? this.#requires) ? "local" : "proxied";
+  }
+
+  #serve(
+    call: MethodCall,
+    context: MessageContext,
+    placement: Placement,
+  ): unknown {
+    const spec = this.#methods[call.method as keyof M & string];
+    if (spec === undefined || typeof spec.run !== "function") {
+      throw new MissingPluginException(
+        `No implementation found for method ${call.method} on channel ${this.channel}`,
+      );
+    }
+    const pluginContext: PluginContext = {
+      plugin: this.channel,
+      method: call.method,
+      isolate: ServicesBinding.isolateId,
+      caller: context.isolate,
+      placement,
+    };
+    if (placement === "local" || listeners.size === 0) {
+      return spec.run(call.arguments as never, pluginContext);
+    }
+    const start = performance.now();
+    const trace = (ok: boolean): void =>
+      emit({
+        plugin: this.channel,
+        method: call.method,
+        isolate: context.isolate,
+        placement,
+        served: true,
+        duration: performance.now() - start,
+        ok,
+      });
+    try {
+      const result = spec.run(call.arguments as never, pluginContext);
+      if (result instanceof Promise) {
+        return result.then(
+          (value) => {
+            trace(true);
+            return value;
+          },
+          (error) => {
+            trace(false);
+            throw error;
+          },
+        );
+      }
+      trace(true);
+      return result;
+    } catch (error) {
+      trace(false);
+      throw error;
+    }
+  }
+}
+
+function emit(trace: PluginCallTrace): void {
+  for (const listener of listeners) {
+    try {
+      listener(trace);
+    } catch (error) {
+      // A listener's failure must not fail the call it observes.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
+function hasAll(
+  requires: PluginOptions<MethodMap>["requires"],
+): boolean {
+  if (requires === undefined) return true;
+  const descriptors = typeof requires === "function" ? requires() : requires;
+  for (const descriptor of descriptors) {
+    try {
+      if (Deno.permissions.querySync(descriptor).state !== "granted") {
+        return false;
+      }
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
