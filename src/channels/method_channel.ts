@@ -1,10 +1,10 @@
 import { MethodCall } from "../codec/method_call.ts";
 import type { MethodCodec } from "../codec/method_codec.ts";
 import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
-import { PlatformException } from "../codec/platform_exception.ts";
 import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
 import type { BinaryMessenger, MessageContext } from "./binary_messenger.ts";
 import { defaultMessenger, hintOf } from "./_default_messenger.ts";
+import { encodeFailure, encodeSuccess } from "./_envelopes.ts";
 
 /**
  * The methods of a channel: for each name, its argument and result types.
@@ -251,28 +251,10 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
       return;
     }
     const codec = this.codec;
-    const failure = (error: unknown): Uint8Array | null => {
-      if (error instanceof PlatformException) {
-        return codec.encodeErrorEnvelope({
-          code: error.code,
-          message: error.message,
-          details: error.details,
-        });
-      }
-      if (error instanceof MissingPluginException) return null;
-      return codec.encodeErrorEnvelope({
-        code: "error",
-        message: describeError(error),
-        details: null,
-      });
-    };
-    const success = (result: unknown): Uint8Array | null => {
-      try {
-        return codec.encodeSuccessEnvelope(result);
-      } catch (error) {
-        return failure(error);
-      }
-    };
+    const failure = (error: unknown): Uint8Array | null =>
+      encodeFailure(codec, error);
+    const success = (result: unknown): Uint8Array | null =>
+      encodeSuccess(codec, result);
     this.binaryMessenger.setMessageHandler(this.name, (message, context) => {
       // Decoding stays outside the try, as in Flutter: a malformed call
       // fails the handler and the messenger answers it with no reply.
@@ -332,15 +314,6 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/** `String(error)`, even for values whose conversion throws. */
-function describeError(error: unknown): string {
-  try {
-    return String(error);
-  } catch {
-    return Object.prototype.toString.call(error);
-  }
 }
 
 function describe(value: unknown): string {

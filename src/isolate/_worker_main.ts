@@ -15,6 +15,7 @@ import { encodeRefs, reviveRefs } from "./_message_refs.ts";
 import { Outbox } from "./_outbox.ts";
 import { runtime } from "./_runtime.ts";
 import { TaskRunner } from "./_task_runner.ts";
+import { useSharedVersions } from "./_shared_versions.ts";
 import { BackgroundIsolateBinaryMessenger } from "./background_isolate_binary_messenger.ts";
 import { RootIsolateToken } from "./root_isolate_token.ts";
 import "./services_binding.ts";
@@ -97,6 +98,7 @@ scope.onmessage = (event: MessageEvent) => {
   const message = parseWireMessage(event.data);
   if (message === null || message.kind !== "start") return;
   start = message;
+  useSharedVersions(message.shared);
   runtime.attachParent(message.isolate, post);
   runtime.setIdleHandler(exit);
   runtime.setProtocolErrorHandler((error) =>

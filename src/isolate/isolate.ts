@@ -9,6 +9,7 @@ import { nextTurn } from "./_next_turn.ts";
 import { Outbox } from "./_outbox.ts";
 import { type ChildLink, runtime, type TaskAnswer } from "./_runtime.ts";
 import { assertWorkerOptions } from "./_worker_options.ts";
+import { sharedVersionsBuffer } from "./_shared_versions.ts";
 
 const WORKER_MAIN = new URL("./_worker_main.ts", import.meta.url);
 
@@ -571,6 +572,7 @@ export class Isolate {
           payload,
           refs,
           errorsAreFatal: spec.errorsAreFatal,
+          shared: sharedVersionsBuffer(),
         } satisfies WireMessage,
         transfer,
       );

@@ -75,6 +75,8 @@ export type WireMessage =
     /** Whether `payload` holds SendPorts or tokens to revive. */
     refs: boolean;
     errorsAreFatal: boolean;
+    /** The process's shared version counters (see `_shared_versions.ts`). */
+    shared: SharedArrayBuffer | null;
   }
   // Child to parent: the entry was loaded and called.
   | { kind: "started"; isolate: string }
@@ -245,6 +247,7 @@ export function parseWireMessage(data: unknown): WireMessage | null {
           (m.entry === null || isString(m.entry)) && isString(m.exportName) &&
           (m.source === null || isString(m.source)) &&
           typeof m.errorsAreFatal === "boolean" &&
+          (m.shared === null || m.shared instanceof SharedArrayBuffer) &&
           typeof m.refs === "boolean" && "payload" in m
         ? data as WireMessage
         : null;

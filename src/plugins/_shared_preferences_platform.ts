@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { Double } from "../codec/double.ts";
 import { PlatformException } from "../codec/platform_exception.ts";
+import { bumpVersion, readVersion } from "../isolate/_shared_versions.ts";
 import { userDataDirectory } from "./_data_dir.ts";
 import {
   PreferencesStore,
@@ -25,6 +26,29 @@ const TYPES = new Set<string>([
 ]);
 
 let opened: { path: string; store: PreferencesStore } | null = null;
+
+/** The shared version of the preferences: bumped after every write. */
+const VERSION = "plugins.flutter.io/shared_preferences";
+
+/**
+ * Values this isolate read, valid while the shared version is the one they
+ * were read at: a read after a write made by any isolate of the process
+ * reads the file again. (Writes by another process are seen by `getAll`.)
+ */
+let cache: {
+  path: string;
+  version: number;
+  entries: Map<string, PreferenceValue | null>;
+} | null = null;
+
+function cached(path: string): Map<string, PreferenceValue | null> | null {
+  const version = readVersion(VERSION);
+  if (version === null) return null;
+  if (cache === null || cache.path !== path || cache.version !== version) {
+    cache = { path, version, entries: new Map() };
+  }
+  return cache.entries;
+}
 
 /** The store for the current data directory (reopened if it changed). */
 function open(): { path: string; store: PreferencesStore } {
@@ -61,8 +85,14 @@ export function getAll(): Map<string, [PreferenceType, unknown]> {
 /** One stored value, with its type, or `null`. */
 export function get(key: unknown): [PreferenceType, unknown] | null {
   if (typeof key !== "string") throw badArgs("get", "a key (a string)");
-  const entry = open().store.get(key);
-  return entry === undefined ? null : wire(entry);
+  const { path, store } = open();
+  const entries = cached(path);
+  let entry = entries?.get(key);
+  if (entry === undefined) {
+    entry = store.get(key) ?? null;
+    entries?.set(key, entry);
+  }
+  return entry === null ? null : wire(entry);
 }
 
 /** Stores a value; durable once this returns. */
@@ -76,6 +106,7 @@ export function set(args: unknown): true {
   const [key, type, raw] = args as [string, PreferenceType, unknown];
   const value = raw instanceof Double ? raw.value : raw;
   open().store.set(key, { type, value } as PreferenceValue);
+  bumpVersion(VERSION);
   return true;
 }
 
@@ -83,12 +114,14 @@ export function set(args: unknown): true {
 export function remove(key: unknown): true {
   if (typeof key !== "string") throw badArgs("remove", "a key (a string)");
   open().store.remove(key);
+  bumpVersion(VERSION);
   return true;
 }
 
 /** Removes every value. */
 export function clear(): true {
   open().store.clear();
+  bumpVersion(VERSION);
   return true;
 }
 

@@ -5,13 +5,13 @@ import {
   MethodChannel,
   type MethodMap,
 } from "../channels/method_channel.ts";
-import type { MethodCall } from "../codec/method_call.ts";
+import { encodeFailure, encodeSuccess } from "../channels/_envelopes.ts";
+import { MethodCall } from "../codec/method_call.ts";
 import type { MethodCodec } from "../codec/method_codec.ts";
 import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
 import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
 import { isMainThread } from "../isolate/_thread.ts";
-import { LocalMessenger } from "./_local_messenger.ts";
 
 /**
  * Where a plugin's methods run when called from a worker:
@@ -225,7 +225,6 @@ export interface PluginCallTrace {
 }
 
 const listeners = new Set<(trace: PluginCallTrace) => void>();
-const local = new LocalMessenger(() => ServicesBinding.isolateId);
 
 /**
  * A plugin with thread affinity: it declares its channel, codec, typed
@@ -274,9 +273,9 @@ export class Plugin<M extends MethodMap = MethodMap> {
   readonly codec: MethodCodec;
   readonly #methods: PluginMethods<M>;
   readonly #requires: PluginOptions<M>["requires"];
-  readonly #local: MethodChannel<M>;
   readonly #remote: MethodChannel<M>;
   readonly #placements = new Map<string, Placement>();
+  #disposed = false;
 
   /**
    * Declares a plugin. On the main thread this also registers its methods
@@ -298,11 +297,7 @@ export class Plugin<M extends MethodMap = MethodMap> {
     this.codec = options.codec ?? new StandardMethodCodec();
     this.#methods = options.methods;
     this.#requires = options.requires;
-    this.#local = new MethodChannel<M>(this.channel, this.codec, local);
     this.#remote = new MethodChannel<M>(this.channel, this.codec);
-    this.#local.setMethodCallHandler((call, context) =>
-      this.#serve(call, context, "local")
-    );
     if (isMainThread) {
       this.#remote.setMethodCallHandler((call, context) =>
         this.#serve(call, context, "proxied")
@@ -351,32 +346,22 @@ export class Plugin<M extends MethodMap = MethodMap> {
    * worker must proxy but is not initialized, or the main thread never
    * imported the plugin.
    */
-  async invoke<K extends keyof M & string>(
+  invoke<K extends keyof M & string>(
     method: K,
     ...args: MethodArgs<M[K]["args"]>
   ): Promise<M[K]["result"]> {
     const placement = this.placement(method);
-    if (placement === "local" && !isMainThread) {
-      // As in Flutter, a background isolate reaches plugins only once it is
-      // initialized with the root token, even where they run locally.
-      const hint = hintOf(ServicesBinding.defaultBinaryMessenger);
-      if (hint !== undefined) {
-        throw new MissingPluginException(
-          `No implementation found for method ${method} on channel ${this.channel}: ${hint}`,
-        );
+    const start = listeners.size === 0 ? -1 : performance.now();
+    let result: Promise<unknown>;
+    if (placement === "local") {
+      try {
+        result = Promise.resolve(this.#runLocal(method, args[0]));
+      } catch (error) {
+        result = Promise.reject(error);
       }
-    }
-    const channel = placement === "local" ? this.#local : this.#remote;
-    if (listeners.size === 0) {
-      return await channel.invokeMethod(method, ...args);
-    }
-    const start = performance.now();
-    let ok = false;
-    try {
-      const result = await channel.invokeMethod(method, ...args);
-      ok = true;
-      return result;
-    } finally {
+    } else result = this.#remote.invokeMethod(method, ...args);
+    if (start === -1) return result as Promise<M[K]["result"]>;
+    const trace = (ok: boolean): void =>
       emit({
         plugin: this.channel,
         method,
@@ -386,7 +371,63 @@ export class Plugin<M extends MethodMap = MethodMap> {
         duration: performance.now() - start,
         ok,
       });
+    return result.then(
+      (value) => {
+        trace(true);
+        return value as M[K]["result"];
+      },
+      (error) => {
+        trace(false);
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Runs a method in this isolate, through the codec both ways, as if the
+   * call had crossed a channel: the caller sees the same types and the same
+   * errors (by Flutter's reply rules) as from a proxied call.
+   */
+  #runLocal(method: string, args: unknown): unknown {
+    if (!isMainThread) {
+      // As in Flutter, a background isolate reaches plugins only once it is
+      // initialized with the root token, even where they run locally.
+      const hint = hintOf(ServicesBinding.defaultBinaryMessenger);
+      if (hint !== undefined) throw this.#missing(method, hint);
     }
+    const codec = this.codec;
+    const call = codec.decodeMethodCall(
+      codec.encodeMethodCall(new MethodCall(method, args ?? null)),
+    );
+    const reply = (bytes: Uint8Array | null): unknown => {
+      if (bytes === null) throw this.#missing(method);
+      return codec.decodeEnvelope(bytes);
+    };
+    let result: unknown;
+    try {
+      result = this.#serve(
+        call,
+        { isolate: ServicesBinding.isolateId },
+        "local",
+      );
+    } catch (error) {
+      return reply(encodeFailure(codec, error));
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => reply(encodeSuccess(codec, value)),
+        (error) => reply(encodeFailure(codec, error)),
+      );
+    }
+    return reply(encodeSuccess(codec, result));
+  }
+
+  #missing(method: string, hint?: string): MissingPluginException {
+    return new MissingPluginException(
+      `No implementation found for method ${method} on channel ${this.channel}${
+        hint === undefined ? "" : `: ${hint}`
+      }`,
+    );
   }
 
   /**
@@ -394,7 +435,7 @@ export class Plugin<M extends MethodMap = MethodMap> {
    * one). Calls made afterwards fail with `MissingPluginException`.
    */
   dispose(): void {
-    this.#local.setMethodCallHandler(null);
+    this.#disposed = true;
     if (isMainThread) this.#remote.setMethodCallHandler(null);
   }
 
@@ -413,7 +454,9 @@ export class Plugin<M extends MethodMap = MethodMap> {
     context: MessageContext,
     placement: Placement,
   ): unknown {
-    const spec = this.#methods[call.method as keyof M & string];
+    const spec = this.#disposed
+      ? undefined
+      : this.#methods[call.method as keyof M & string];
     if (spec === undefined || typeof spec.run !== "function") {
       throw new MissingPluginException(
         `No implementation found for method ${call.method} on channel ${this.channel}`,

@@ -48,11 +48,19 @@ export interface PreferenceChange {
 }
 
 type Storage = typeof import("./_shared_preferences_platform.ts");
-let storage: Promise<Storage> | null = null;
-function load(): Promise<Storage> {
-  // node:sqlite and the store load with the first call, in the isolate
-  // that runs it.
-  return storage ??= import("./_shared_preferences_platform.ts");
+let storage: Storage | null = null;
+let loading: Promise<Storage> | null = null;
+
+/**
+ * Runs `use` on the storage module: node:sqlite and the store load with
+ * the first call, in the isolate that runs it; later calls run at once.
+ */
+function withStorage<T>(use: (storage: Storage) => T): T | Promise<T> {
+  if (storage !== null) return use(storage);
+  loading ??= import("./_shared_preferences_platform.ts").then((module) =>
+    storage = module
+  );
+  return loading.then(use);
 }
 
 /**
@@ -65,12 +73,12 @@ const preferencesPlugin = new Plugin<PreferencesMethods>({
   affinity: "worker",
   requires: [{ name: "read" }, { name: "write" }, { name: "env" }],
   methods: {
-    getAll: { run: async () => (await load()).getAll() },
-    get: { run: async (key) => (await load()).get(key) },
-    set: { run: async (args) => (await load()).set(args) },
-    remove: { run: async (key) => (await load()).remove(key) },
-    clear: { run: async () => (await load()).clear() },
-    getStoragePath: { run: async () => (await load()).getStoragePath() },
+    getAll: { run: () => withStorage((s) => s.getAll()) },
+    get: { run: (key) => withStorage((s) => s.get(key)) },
+    set: { run: (args) => withStorage((s) => s.set(args)) },
+    remove: { run: (key) => withStorage((s) => s.remove(key)) },
+    clear: { run: () => withStorage((s) => s.clear()) },
+    getStoragePath: { run: () => withStorage((s) => s.getStoragePath()) },
   },
 });
 
