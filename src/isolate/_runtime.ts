@@ -255,8 +255,22 @@ class IsolateRuntime {
         this.#undeliverable(message, `${to} is not running`);
         return;
       }
-      // An answer to a call from the child's subtree leaves its mailbox.
-      if (
+      // The child's mailbox holds the calls in flight from and to its
+      // subtree: an answer going down takes one out, a call going down
+      // needs room.
+      if (message.kind === "call") {
+        if (child.inflight >= child.capacity) {
+          this.route({
+            kind: "fail",
+            id: message.id,
+            from: message.to,
+            to: message.from,
+            error: mailboxFull(message.channel, to, child.capacity),
+          });
+          return;
+        }
+        child.inflight++;
+      } else if (
         (message.kind === "reply" || message.kind === "fail") &&
         child.inflight > 0
       ) child.inflight--;
@@ -344,13 +358,7 @@ class IsolateRuntime {
             id: message.id,
             from: message.to,
             to: message.from,
-            error: {
-              name: "MailboxFullError",
-              message:
-                `Cannot deliver a call on channel "${message.channel}" from isolate ${message.from}: its mailbox is full (${link.capacity} calls in flight); raise "mailboxCapacity" or await calls before making more`,
-              stack: null,
-              code: "mailbox_full",
-            },
+            error: mailboxFull(message.channel, message.from, link.capacity),
           });
           return;
         }
@@ -370,6 +378,8 @@ class IsolateRuntime {
           link.protocolError(new ProtocolError(this.id, data));
           return;
         }
+        // An answer to a call that went down to the child's subtree.
+        if (link.inflight > 0) link.inflight--;
         this.route(message);
         return;
       case "gone":
@@ -466,6 +476,20 @@ class IsolateRuntime {
       error,
     });
   }
+}
+
+function mailboxFull(
+  channel: string,
+  isolate: string,
+  capacity: number,
+): SerializedError {
+  return {
+    name: "MailboxFullError",
+    message:
+      `Cannot deliver a call on channel "${channel}" to or from isolate ${isolate}: its mailbox is full (${capacity} calls in flight); raise "mailboxCapacity" or await calls before making more`,
+    stack: null,
+    code: "mailbox_full",
+  };
 }
 
 function isBatch(data: unknown): boolean {

@@ -4,7 +4,11 @@
 import assert from "node:assert/strict";
 import {
   Isolate,
+  IsolateExitedError,
+  MailboxFullError,
+  MethodChannel,
   ReceivePort,
+  ServicesBinding,
   SharedPreferences,
   Supervisor,
   type SupervisorEvent,
@@ -14,8 +18,10 @@ import {
   fixture,
   guarded,
   mainHandler,
+  okOf,
   rootToken,
   sanitized,
+  spawnAgent,
 } from "../isolate/_helpers.ts";
 import type {
   SupervisedCommand,
@@ -290,5 +296,47 @@ Deno.test({
     assert.match(stdout, /IsolateSpawnError isolate_spawn/);
     assert.match(stdout, /--unstable-worker-options/);
     assert.match(stdout, /still running/);
+  }),
+});
+
+Deno.test({
+  name:
+    "An isolate's mailbox also bounds calls to it: past mailboxCapacity the caller gets MailboxFullError at once",
+  ...sanitized,
+  fn: guarded(async () => {
+    const agent = await spawnAgent({ token: rootToken() }, {
+      mailboxCapacity: 2,
+    });
+    const notified = new ReceivePort("notified");
+    const calls = collect(notified);
+    okOf(
+      await agent.ask({
+        op: "serve",
+        channel: "test/held",
+        behaviour: "hold",
+        notify: notified.sendPort,
+      }),
+    );
+    const into = new MethodChannel(
+      "test/held",
+      undefined,
+      ServicesBinding.messengerFor(agent.isolate.id),
+    );
+    const held = [into.invokeMethod("a"), into.invokeMethod("b")];
+    for (const call of held) call.catch(() => {});
+    await calls.next();
+    await calls.next();
+    assert.equal(agent.isolate.describe().mailboxDepth, 2);
+    const refused = await into.invokeMethod("c").catch((error) => error);
+    assert.ok(refused instanceof MailboxFullError, String(refused));
+    assert.equal(refused.code, "mailbox_full");
+    assert.match(refused.message, /mailbox is full \(2 calls in flight\)/);
+    // The held calls fail with the isolate when it ends; nothing hangs.
+    agent.isolate.kill();
+    await agent.isolate.exited;
+    for (const call of held) {
+      await assert.rejects(call, IsolateExitedError);
+    }
+    notified.close();
   }),
 });
