@@ -1,8 +1,9 @@
 /**
  * Flutter's background-isolate example, ported line for line: the main
  * thread spawns an isolate with the root token; the isolate computes, stores
- * the result through SharedPreferences (a plugin served by the main thread),
- * and sends it back. The program ends by itself.
+ * the result through SharedPreferences (a plugin with worker affinity: it
+ * runs in the isolate, on the same file), and sends it back. The program
+ * ends by itself.
  *
  * Run: `deno task demo`, or
  * `deno run --allow-read --allow-write --allow-env examples/background_service.ts [n]`.

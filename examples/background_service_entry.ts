@@ -27,6 +27,7 @@ export default async function backgroundServiceEntryPoint(
 ): Promise<void> {
   BackgroundIsolateBinaryMessenger.ensureInitialized(init.token);
   const prefs = await SharedPreferences.getInstance();
+  console.log(`set() runs: ${SharedPreferences.plugin.placement("set")}`);
   const result = heavyFibonacci(init.valueToProcess);
   await prefs.setInt("last_computation", result);
   init.sendPort.send(result);

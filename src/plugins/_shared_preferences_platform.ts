@@ -105,6 +105,9 @@ export function set(args: unknown): true {
   }
   const [key, type, raw] = args as [string, PreferenceType, unknown];
   const value = raw instanceof Double ? raw.value : raw;
+  if (!fits(type, value)) {
+    throw badArgs("set", `[key, type, value] with a value of type "${type}"`);
+  }
   open().store.set(key, { type, value } as PreferenceValue);
   bumpVersion(VERSION);
   return true;
@@ -128,4 +131,20 @@ export function clear(): true {
 /** The file the values are kept in. */
 export function getStoragePath(): string {
   return open().path;
+}
+
+function fits(type: PreferenceType, value: unknown): boolean {
+  switch (type) {
+    case "bool":
+      return typeof value === "boolean";
+    case "int":
+      return typeof value === "bigint" || Number.isSafeInteger(value);
+    case "double":
+      return typeof value === "number";
+    case "string":
+      return typeof value === "string";
+    case "stringList":
+      return Array.isArray(value) &&
+        value.every((item) => typeof item === "string");
+  }
 }

@@ -115,7 +115,8 @@ export interface PluginMethod<A, R> {
   threadSafe?: boolean;
   /**
    * Deno permissions a local run needs in a worker; a worker that lacks any
-   * of them proxies the call instead. A function is asked once per isolate.
+   * of them proxies the call instead. Asked once per method and isolate (a
+   * function, on the first call of the method).
    *
    * @default {the plugin's `requires`}
    */

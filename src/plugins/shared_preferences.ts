@@ -95,6 +95,11 @@ const notifyPlugin = new Plugin<{
     changed: {
       run: ([key, isolate]) => {
         for (const sink of listeners.values()) sink.success([key, isolate]);
+        // The main thread's own subscribers are fed here, in order with its
+        // writes (an EventChannel listen on the root starts a turn later).
+        for (const subscriber of subscribers) {
+          subscriber.enqueue({ key, isolate });
+        }
         return null;
       },
     },
@@ -125,7 +130,7 @@ function subscribe(): ReadableStream<PreferenceChange> {
     start: (controller) => {
       self = controller;
       subscribers.add(controller);
-      if (feed === null) {
+      if (feed === null && ServicesBinding.isolateId !== "0") {
         const reader = changes.receiveBroadcastStream(
           ServicesBinding.isolateId,
         ).getReader();
