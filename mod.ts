@@ -148,3 +148,48 @@ export {
   type PluginMethods,
   type PluginOptions,
 } from "./src/plugins/plugin.ts";
+// PathProvider and Terminal plugins
+export {
+  getApplicationCacheDirectory,
+  getApplicationDocumentsDirectory,
+  getApplicationSupportDirectory,
+  getDownloadsDirectory,
+  getTemporaryDirectory,
+  PathProvider,
+  type PathProviderMethods,
+} from "./src/plugins/path_provider.ts";
+export {
+  Terminal,
+  type TerminalMethods,
+  type TerminalOutput,
+  type TerminalProgress,
+  type TerminalRestore,
+} from "./src/plugins/terminal.ts";
+// SQL database plugin
+export {
+  Batch,
+  type BatchCommitOptions,
+  type BatchResult,
+  ConflictAlgorithm,
+  Database,
+  type DatabaseExecutor,
+  type DeleteOptions,
+  getDatabasesPath,
+  type InsertOptions,
+  openDatabase,
+  type OpenDatabaseOptions,
+  type QueryOptions,
+  type SqlBatchOperation,
+  type SqlBatchOutcome,
+  type SqlDatabaseMethods,
+  type SqlRow,
+  type SqlValue,
+  Transaction,
+  type TransactionOptions,
+  type UpdateOptions,
+} from "./src/plugins/sql_database.ts";
+export {
+  SqlDatabaseError,
+  type SqlDatabaseErrorCode,
+  type SqlDatabaseErrorOptions,
+} from "./src/plugins/sql_database_error.ts";

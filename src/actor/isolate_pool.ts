@@ -322,7 +322,11 @@ export class IsolatePool implements Supervisable {
     const cores = navigator.hardwareConcurrency || 1;
     const max = options.size ?? options.max ?? cores;
     const min = options.size ?? options.min ?? Math.min(1, max);
-    this.#max = positive("max", max, this.name);
+    this.#max = positive(
+      options.size !== undefined ? "size" : "max",
+      max,
+      this.name,
+    );
     this.#min = count("min", min, this.name);
     if (this.#min > this.#max) {
       throw new RangeError(
@@ -430,7 +434,12 @@ export class IsolatePool implements Supervisable {
    * @param options Abort signal, timeout, priority and transfer list.
    * @returns The task's result.
    */
-  run<F extends (input: never, signal: AbortSignal) => unknown>(
+  run<
+    F extends (input: never, signal: AbortSignal) => unknown = (
+      input: unknown,
+      signal: AbortSignal,
+    ) => unknown,
+  >(
     task: URL | string | { module: URL | string; exportName?: string },
     input?: Parameters<F>[0],
     options?: PoolRunOptions,
@@ -448,10 +457,16 @@ export class IsolatePool implements Supervisable {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queued >= this.#maxQueue) {
-      return Promise.reject(new MailboxFullError(this.name, this.#maxQueue));
+      return Promise.reject(
+        new MailboxFullError(
+          this.name,
+          this.#maxQueue,
+          `Cannot queue the task in pool "${this.name}": its queue is full (${this.#maxQueue} tasks waiting); raise "maxQueue" or await tasks before submitting more`,
+        ),
+      );
     }
     let definition: number;
-    let encoded: { payload: unknown; refs: boolean };
+    let encoded: { payload: unknown; refs: boolean; transfer: Transferable[] };
     try {
       definition = this.#define(task);
       encoded = encodeRefs(input);
@@ -472,7 +487,10 @@ export class IsolatePool implements Supervisable {
       task: definition,
       payload: encoded.payload,
       refs: encoded.refs,
-      transfer: options.transfer,
+      // Ports inside the input travel as transferables, with the caller's.
+      transfer: encoded.transfer.length === 0
+        ? options.transfer
+        : [...encoded.transfer, ...(options.transfer ?? [])],
       priority,
       resolve,
       reject,
@@ -714,16 +732,23 @@ export class IsolatePool implements Supervisable {
    * never queued behind others on a worker: a free worker could take them.
    */
   #slotFor(job: Job): Slot | null {
-    const short = this.#definitions[job.task].cost < SHORT_TASK_MS;
+    const short = this.#isShort(job) &&
+      (job.transfer === undefined || job.transfer.length === 0);
     let best: Slot | null = null;
     for (const slot of this.#slots) {
       if (!slot.ready || slot.retiring) continue;
       const load = slot.outstanding.length;
+      if (slot.tasksDone + load >= this.#maxTasksPerWorker) continue;
       if (load === 0) return slot;
       if (!short || load >= this.#prefetch) continue;
+      if (!slot.outstanding.every((ahead) => this.#isShort(ahead))) continue;
       if (best === null || load < best.outstanding.length) best = slot;
     }
     return best;
+  }
+
+  #isShort(job: Job): boolean {
+    return this.#definitions[job.task].cost < SHORT_TASK_MS;
   }
 
   #send(slot: Slot, job: Job): void {
@@ -963,8 +988,12 @@ export class IsolatePool implements Supervisable {
     job.graceTimer = setTimeout(() => {
       job.graceTimer = null;
       if (job.slot !== slot || !this.#slots.has(slot)) return;
-      if (slot.outstanding[0] === job) slot.isolate.kill();
-      else this.#armGrace(job, slot);
+      if (slot.outstanding[0] === job) {
+        // The pool's own doing, not a crash: it must not count toward
+        // the restart intensity.
+        slot.retiring = true;
+        slot.isolate.kill();
+      } else this.#armGrace(job, slot);
     }, this.#abortGrace);
   }
 
