@@ -934,10 +934,15 @@ export class Supervisor implements Supervisable, AsyncDisposable {
       : [...this.#entries];
     for (const entry of group.toReversed()) {
       if (entry === failed || entry.current === undefined) continue;
-      await this.#terminate(entry);
+      const reason = await this.#terminate(entry);
       if (this.#ending) return;
       if (entry.restart === "temporary") this.#remove(entry);
-      else entry.state = "restarting";
+      else if (entry.restart === "transient" && reason?.kind === "normal") {
+        // It had ended normally on its own, a moment before it was told to
+        // stop (a supervisor's stop ends in shutdown or killed, never
+        // normal): a transient child that finished stays stopped.
+        entry.state = "stopped";
+      } else entry.state = "restarting";
     }
     for (const entry of group) {
       if (entry.state !== "restarting" || !this.#entries.includes(entry)) {
@@ -1031,10 +1036,13 @@ export class Supervisor implements Supervisable, AsyncDisposable {
     }
   }
 
-  /** Ends a child according to its shutdown; its exit is not restarted. */
-  async #terminate(entry: Entry): Promise<void> {
+  /**
+   * Ends a child according to its shutdown; its exit is not restarted.
+   * Resolves with how it ended.
+   */
+  async #terminate(entry: Entry): Promise<ExitReason | undefined> {
     const incarnation = entry.current;
-    if (incarnation === undefined) return;
+    if (incarnation === undefined) return undefined;
     incarnation.expected = true;
     entry.state = "stopping";
     const { child, shutdown } = incarnation;
@@ -1052,7 +1060,7 @@ export class Supervisor implements Supervisable, AsyncDisposable {
         killChild(child);
       }
     }
-    await incarnation.exit;
+    return await incarnation.exit;
   }
 
   #finish(reason: ExitReason): void {
