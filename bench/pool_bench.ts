@@ -2,20 +2,23 @@
  * IsolatePool against the single thread and a minimal hand-written pool, in
  * the same run:
  *
- * - "fib": 16 × fib(30) on the main thread, on a hand pool of 2 raw workers
- *   (round robin, `{ id, n }` messages answered by id) and on
- *   `IsolatePool({ size: 2 })`;
- * - "tiny tasks": 10,000 `x => x + 1` tasks submitted at once;
+ * - "fib": 16 × fib(30) on the main thread (baseline), on a hand pool of 2
+ *   raw workers (round robin, `{ id, n }` messages answered by id), and on
+ *   `IsolatePool({ size: 2 })`, given fib as a function and as a module;
+ * - "tiny tasks": 10,000 `x => x + 1` tasks submitted at once, hand pool
+ *   (baseline) against IsolatePool;
  * - "one in flight per worker": 2,000 rounds of two tasks, one per worker,
- *   each round awaited before the next (per-task latency).
+ *   each round awaited before the next: per-task latency.
  *
  * Workers are spawned and warmed up once, before anything is measured; each
  * sample runs after a pause that lets background GC and JIT work settle.
  *
- * Run: `deno task bench` (or `deno bench -A bench/pool_bench.ts`). On 2
- * noisy cores single samples vary; `deno run -A bench/pool_bench.ts
- * --summary [--rounds=N]` alternates the sides over N rounds (default 15)
- * and prints median ratios, the figures the README records.
+ * Run: `deno task bench` (or `deno bench -A bench/pool_bench.ts`). Single
+ * samples vary on 2 noisy cores, so the README records the summary instead:
+ * `deno run -A bench/pool_bench.ts --summary [--rounds=N]` alternates the
+ * sides over N rounds (default 15), rotating which goes first, and prints
+ * the median and range of each per-round ratio, and the ratio of the
+ * fastest times.
  */
 import { IsolatePool } from "../mod.ts";
 import { pause } from "./_measure.ts";
@@ -27,17 +30,18 @@ const FIB_TASKS = 16;
 const TINY_TASKS = 10_000;
 const PAIRS = 2_000;
 
-/** Self-contained, so the pool can send its source to its workers. */
+/** Self-contained, so that the pool can send its source to its workers. */
 const fib = (n: number): number => {
   const f = (k: number): number => (k < 2 ? k : f(k - 1) + f(k - 2));
   return f(n);
 };
+const fibModule = new URL("./fixtures/pool_tasks.ts", import.meta.url);
 const inc = (x: number): number => x + 1;
 
 /**
  * The baseline: round robin over raw workers, one `postMessage` per task and
- * per answer, answers matched by id. No queue, no cancellation, no
- * supervision: the least a pool can do.
+ * per answer, answers matched by id. No queue, cancellation or supervision:
+ * the least a pool can do.
  */
 class HandPool implements Disposable {
   readonly #workers: Worker[];
@@ -45,7 +49,7 @@ class HandPool implements Disposable {
   #next = 0;
   #lastId = 0;
 
-  /** @param task Which function the workers run (see the fixture). */
+  /** @param task The function its workers run (see the fixture). */
   constructor(task: "fib" | "inc") {
     const url = new URL("./fixtures/pool_raw_worker.ts", import.meta.url);
     this.#workers = Array.from({ length: WORKERS }, () => {
@@ -79,86 +83,99 @@ class HandPool implements Disposable {
   }
 }
 
-/** The workers of both pools, started and warmed up. */
+/** Both pools, started and warmed up, and the work each side does. */
 class Fixtures implements AsyncDisposable {
-  readonly handFib = new HandPool("fib");
-  readonly handInc = new HandPool("inc");
-  readonly pool = new IsolatePool({ name: "bench", size: WORKERS });
+  readonly #handFib = new HandPool("fib");
+  readonly #handInc = new HandPool("inc");
+  readonly #pool = new IsolatePool({ name: "bench", size: WORKERS });
 
+  /** Starts the workers and runs every path a few times. */
   static async open(): Promise<Fixtures> {
     const fixtures = new Fixtures();
     await Promise.all([
-      fixtures.handFib.ready(),
-      fixtures.handInc.ready(),
-      fixtures.pool.ready(),
+      fixtures.#handFib.ready(),
+      fixtures.#handInc.ready(),
+      fixtures.#pool.ready(),
     ]);
-    // Warm up every path, and check the answers once.
     for (let i = 0; i < 3; i++) {
-      for (const answer of await fixtures.handFibBatch()) check(answer);
-      for (const answer of await fixtures.poolFibBatch()) check(answer);
+      check(fixtures.singleFib());
+      check(await fixtures.handFib());
+      check(await fixtures.poolFib());
+      check(await fixtures.poolFibModule());
       await fixtures.handTiny();
       await fixtures.poolTiny();
-      await fixtures.handPairs(200);
-      await fixtures.poolPairs(200);
+      await fixtures.handPairs(PAIRS / 10);
+      await fixtures.poolPairs(PAIRS / 10);
     }
-    check(singleFib());
     return fixtures;
   }
 
-  handFibBatch(): Promise<number[]> {
-    return Promise.all(
-      Array.from({ length: FIB_TASKS }, () => this.handFib.run(FIB_N)),
-    );
+  singleFib(): number {
+    let answer = 0;
+    for (let i = 0; i < FIB_TASKS; i++) answer = fib(FIB_N);
+    return answer;
   }
 
-  poolFibBatch(): Promise<number[]> {
-    return Promise.all(
-      Array.from({ length: FIB_TASKS }, () => this.pool.run(fib, FIB_N)),
+  async handFib(): Promise<number> {
+    const answers = await Promise.all(
+      Array.from({ length: FIB_TASKS }, () => this.#handFib.run(FIB_N)),
     );
+    return answers[FIB_TASKS - 1];
+  }
+
+  async poolFib(): Promise<number> {
+    const answers = await Promise.all(
+      Array.from({ length: FIB_TASKS }, () => this.#pool.run(fib, FIB_N)),
+    );
+    return answers[FIB_TASKS - 1];
+  }
+
+  async poolFibModule(): Promise<number> {
+    const answers = await Promise.all(
+      Array.from(
+        { length: FIB_TASKS },
+        () => this.#pool.run<typeof fib>(fibModule, FIB_N),
+      ),
+    );
+    return answers[FIB_TASKS - 1];
   }
 
   async handTiny(): Promise<void> {
     const answers: Promise<number>[] = new Array(TINY_TASKS);
-    for (let i = 0; i < TINY_TASKS; i++) answers[i] = this.handInc.run(i);
+    for (let i = 0; i < TINY_TASKS; i++) answers[i] = this.#handInc.run(i);
     await Promise.all(answers);
   }
 
   async poolTiny(): Promise<void> {
     const answers: Promise<number>[] = new Array(TINY_TASKS);
-    for (let i = 0; i < TINY_TASKS; i++) answers[i] = this.pool.run(inc, i);
+    for (let i = 0; i < TINY_TASKS; i++) answers[i] = this.#pool.run(inc, i);
     await Promise.all(answers);
   }
 
   async handPairs(pairs = PAIRS): Promise<void> {
     for (let i = 0; i < pairs; i++) {
-      await Promise.all([this.handInc.run(i), this.handInc.run(i)]);
+      await Promise.all([this.#handInc.run(i), this.#handInc.run(i)]);
     }
   }
 
   async poolPairs(pairs = PAIRS): Promise<void> {
     for (let i = 0; i < pairs; i++) {
-      await Promise.all([this.pool.run(inc, i), this.pool.run(inc, i)]);
+      await Promise.all([this.#pool.run(inc, i), this.#pool.run(inc, i)]);
     }
   }
 
-  /** Ends every worker now (for the `unload` event, which cannot wait). */
+  /** Ends every worker at once (for `unload`, which cannot wait). */
   kill(): void {
-    this.handFib[Symbol.dispose]();
-    this.handInc[Symbol.dispose]();
-    this.pool.kill();
+    this.#handFib[Symbol.dispose]();
+    this.#handInc[Symbol.dispose]();
+    this.#pool.kill();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.handFib[Symbol.dispose]();
-    this.handInc[Symbol.dispose]();
-    await this.pool.close();
+    this.#handFib[Symbol.dispose]();
+    this.#handInc[Symbol.dispose]();
+    await this.#pool.close();
   }
-}
-
-function singleFib(): number {
-  let last = 0;
-  for (let i = 0; i < FIB_TASKS; i++) last = fib(FIB_N);
-  return last;
 }
 
 function check(answer: number): void {
@@ -167,7 +184,7 @@ function check(answer: number): void {
   }
 }
 
-/** Settles background work, then times `work` (in ms). */
+/** Pauses (see _measure.ts), then times `work` in ms. */
 async function time(work: () => unknown, settleMs: number): Promise<number> {
   await pause(settleMs);
   const start = performance.now();
@@ -175,209 +192,152 @@ async function time(work: () => unknown, settleMs: number): Promise<number> {
   return performance.now() - start;
 }
 
+/** One group: its sides, the first being the baseline. */
+interface Group {
+  readonly title: string;
+  readonly settleMs: number;
+  readonly n: number;
+  readonly warmup: number;
+  readonly sides: readonly [name: string, work: () => unknown][];
+}
+
+function groups(fixtures: Fixtures): Group[] {
+  const hand = `hand pool, ${WORKERS} raw workers`;
+  const pool = `IsolatePool({ size: ${WORKERS} })`;
+  return [
+    {
+      title: `fib: ${FIB_TASKS} × fib(${FIB_N})`,
+      settleMs: 50,
+      n: 8,
+      warmup: 1,
+      sides: [
+        ["single thread", () => fixtures.singleFib()],
+        [hand, () => fixtures.handFib()],
+        [`${pool}, function task`, () => fixtures.poolFib()],
+        [`${pool}, module task`, () => fixtures.poolFibModule()],
+      ],
+    },
+    {
+      title: `tiny tasks: ${TINY_TASKS} × (x => x + 1) at once`,
+      settleMs: 20,
+      n: 30,
+      warmup: 3,
+      sides: [
+        [hand, () => fixtures.handTiny()],
+        [pool, () => fixtures.poolTiny()],
+      ],
+    },
+    {
+      title: `one in flight per worker: ${PAIRS} × 2 tasks`,
+      settleMs: 20,
+      n: 10,
+      warmup: 2,
+      sides: [
+        [hand, () => fixtures.handPairs()],
+        [pool, () => fixtures.poolPairs()],
+      ],
+    },
+  ];
+}
+
 if (import.meta.main) {
   await summary();
 } else {
   const fixtures = await Fixtures.open();
   // `deno bench` ends the process after its last bench; `unload` cannot
-  // await, so the workers are ended at once.
+  // await `close()`, so the workers are ended at once.
   globalThis.addEventListener("unload", () => fixtures.kill());
-  registerBenches(fixtures);
-}
-
-function registerBenches(fixtures: Fixtures): void {
-  const timed = (
-    work: () => unknown,
-    settleMs: number,
-  ): (b: Deno.BenchContext) => Promise<void> =>
-  async (b) => {
-    await pause(settleMs);
-    b.start();
-    await work();
-    b.end();
-  };
-
-  const fibGroup = `fib: ${FIB_TASKS} × fib(${FIB_N})`;
-  Deno.bench({
-    name: "single thread",
-    group: fibGroup,
-    baseline: true,
-    n: 8,
-    warmup: 1,
-    fn: timed(singleFib, 50),
-  });
-  Deno.bench({
-    name: `hand pool, ${WORKERS} raw workers`,
-    group: fibGroup,
-    n: 8,
-    warmup: 1,
-    fn: timed(() => fixtures.handFibBatch(), 50),
-  });
-  Deno.bench({
-    name: `IsolatePool({ size: ${WORKERS} })`,
-    group: fibGroup,
-    n: 8,
-    warmup: 1,
-    fn: timed(() => fixtures.poolFibBatch(), 50),
-  });
-
-  const tinyGroup = `tiny tasks: ${TINY_TASKS} × (x => x + 1) at once`;
-  Deno.bench({
-    name: `hand pool, ${WORKERS} raw workers`,
-    group: tinyGroup,
-    baseline: true,
-    n: 30,
-    warmup: 3,
-    fn: timed(() => fixtures.handTiny(), 20),
-  });
-  Deno.bench({
-    name: `IsolatePool({ size: ${WORKERS} })`,
-    group: tinyGroup,
-    n: 30,
-    warmup: 3,
-    fn: timed(() => fixtures.poolTiny(), 20),
-  });
-
-  const pairsGroup = `one in flight per worker: ${PAIRS} × 2 tasks`;
-  Deno.bench({
-    name: `hand pool, ${WORKERS} raw workers`,
-    group: pairsGroup,
-    baseline: true,
-    n: 10,
-    warmup: 2,
-    fn: timed(() => fixtures.handPairs(), 20),
-  });
-  Deno.bench({
-    name: `IsolatePool({ size: ${WORKERS} })`,
-    group: pairsGroup,
-    n: 10,
-    warmup: 2,
-    fn: timed(() => fixtures.poolPairs(), 20),
-  });
+  for (const group of groups(fixtures)) {
+    group.sides.forEach(([name, work], i) =>
+      Deno.bench({
+        name,
+        group: group.title,
+        baseline: i === 0,
+        n: group.n,
+        warmup: group.warmup,
+        async fn(b): Promise<void> {
+          await pause(group.settleMs);
+          b.start();
+          await work();
+          b.end();
+        },
+      })
+    );
+  }
 }
 
 /**
- * Alternates the sides of each group over several rounds (rotating which
- * goes first) and prints the medians of the per-round ratios, with their
- * range.
+ * Runs every group `--rounds` times, each round timing its sides one after
+ * the other in a rotating order, and prints the median and range of the
+ * per-round figures, and each figure computed from the fastest times.
  */
 async function summary(): Promise<void> {
   const roundsArg = Deno.args.find((arg) => arg.startsWith("--rounds="));
   const rounds = roundsArg === undefined ? 15 : Number(roundsArg.slice(9));
+  if (!Number.isSafeInteger(rounds) || rounds < 1) {
+    throw new RangeError(
+      `"--rounds" must be a positive integer, got ${rounds}`,
+    );
+  }
+  // Other processes' load shows in the times: it is printed with them.
+  const loadAtStart = Deno.loadavg()[0];
   await using fixtures = await Fixtures.open();
-  const runs: Record<string, number[]> = {};
-  const record = (key: string, value: number): void => {
-    (runs[key] ??= []).push(value);
-  };
-
+  const all = groups(fixtures);
+  /** Per round, the time of each side of each group, in ms. */
+  const times: number[][][] = all.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    const fibSides: [string, () => unknown][] = [
-      ["single", singleFib],
-      ["hand", () => fixtures.handFibBatch()],
-      ["pool", () => fixtures.poolFibBatch()],
-    ];
-    const fibTimes: Record<string, number> = {};
-    for (let i = 0; i < fibSides.length; i++) {
-      const [name, work] = fibSides[(round + i) % fibSides.length];
-      fibTimes[name] = await time(work, 50);
+    for (const [g, group] of all.entries()) {
+      const row: number[] = [];
+      const count = group.sides.length;
+      for (let i = 0; i < count; i++) {
+        const side = (round + i) % count;
+        row[side] = await time(group.sides[side][1], group.settleMs);
+      }
+      times[g].push(row);
     }
-    record("fib single", fibTimes.single);
-    record("fib hand", fibTimes.hand);
-    record("fib pool", fibTimes.pool);
-    record("fib hand speed-up", fibTimes.single / fibTimes.hand);
-    record("fib pool speed-up", fibTimes.single / fibTimes.pool);
-    record("fib pool/hand speed-up", fibTimes.hand / fibTimes.pool);
-
-    const first = round % 2 === 0;
-    const tinyHand = first ? await time(() => fixtures.handTiny(), 20) : 0;
-    const tinyPool = await time(() => fixtures.poolTiny(), 20);
-    const tinyHand2 = first
-      ? tinyHand
-      : await time(() => fixtures.handTiny(), 20);
-    record("tiny hand", tinyHand2);
-    record("tiny pool", tinyPool);
-    record("tiny pool/hand throughput", tinyHand2 / tinyPool);
-
-    const pairsHand = first ? await time(() => fixtures.handPairs(), 20) : 0;
-    const pairsPool = await time(() => fixtures.poolPairs(), 20);
-    const pairsHand2 = first
-      ? pairsHand
-      : await time(() => fixtures.handPairs(), 20);
-    record("pairs hand", pairsHand2);
-    record("pairs pool", pairsPool);
-    record("pairs pool/hand time", pairsPool / pairsHand2);
   }
 
-  const perTask = 1000 / (2 * PAIRS);
-  const rows: [string, string, number[], (x: number) => string][] = [
-    ["fib", "single thread, ms", runs["fib single"], ms],
-    ["fib", "hand pool, ms", runs["fib hand"], ms],
-    ["fib", "IsolatePool, ms", runs["fib pool"], ms],
-    ["fib", "hand pool speed-up", runs["fib hand speed-up"], times],
-    ["fib", "IsolatePool speed-up", runs["fib pool speed-up"], times],
-    [
-      "fib",
-      "IsolatePool ÷ hand pool speed-up",
-      runs["fib pool/hand speed-up"],
-      percent,
-    ],
-    [
-      "tiny",
-      "hand pool, tasks/ms",
-      runs["tiny hand"].map((t) => TINY_TASKS / t),
-      fixed(0),
-    ],
-    [
-      "tiny",
-      "IsolatePool, tasks/ms",
-      runs["tiny pool"].map((t) => TINY_TASKS / t),
-      fixed(0),
-    ],
-    [
-      "tiny",
-      "IsolatePool ÷ hand pool throughput",
-      runs["tiny pool/hand throughput"],
-      percent,
-    ],
-    [
-      "1/worker",
-      "hand pool, µs per task",
-      runs["pairs hand"].map((t) => t * perTask),
-      fixed(1),
-    ],
-    [
-      "1/worker",
-      "IsolatePool, µs per task",
-      runs["pairs pool"].map((t) => t * perTask),
-      fixed(1),
-    ],
-    [
-      "1/worker",
-      "IsolatePool ÷ hand pool time",
-      runs["pairs pool/hand time"],
-      fixed(2),
-    ],
+  const usPerPairTask = 1000 / (2 * PAIRS);
+  // Each figure is computed from one round's times; "best" computes it from
+  // each side's fastest time over all rounds, which load from other
+  // processes (it only ever adds time) disturbs least.
+  const rows: [string, number, (t: number[]) => number, Format][] = [
+    ["fib: single thread, ms", 0, (t) => t[0], fixed(0)],
+    ["fib: hand pool speed-up", 0, (t) => t[0] / t[1], speedUp],
+    ["fib: IsolatePool speed-up", 0, (t) => t[0] / t[2], speedUp],
+    ["  ÷ hand pool's", 0, (t) => t[1] / t[2], percent],
+    ["fib: IsolatePool speed-up, module", 0, (t) => t[0] / t[3], speedUp],
+    ["  ÷ hand pool's", 0, (t) => t[1] / t[3], percent],
+    ["tiny: hand pool, tasks/ms", 1, (t) => TINY_TASKS / t[0], fixed(0)],
+    ["tiny: IsolatePool, tasks/ms", 1, (t) => TINY_TASKS / t[1], fixed(0)],
+    ["  ÷ hand pool's", 1, (t) => t[0] / t[1], percent],
+    ["1 in flight/worker: hand, µs/task", 2, (t) => t[0] * usPerPairTask, us],
+    ["1 in flight/worker: pool, µs/task", 2, (t) => t[1] * usPerPairTask, us],
+    ["  ÷ hand pool's time", 2, (t) => t[1] / t[0], fixed(2)],
   ];
-  console.log(
-    `IsolatePool({ size: ${WORKERS} }) vs baselines, ${rounds} alternating rounds`,
+  const best = times.map((rows) =>
+    rows[0].map((_, side) => Math.min(...rows.map((row) => row[side])))
   );
   console.log(
-    "| group    | measure                            | median  | range           |",
+    `IsolatePool({ size: ${WORKERS} }) against its baselines, ${rounds} rounds` +
+      ` (1-minute load average: ${loadAtStart} at the start, ${
+        Deno.loadavg()[0]
+      } at the end)`,
   );
-  console.log(
-    "| -------- | ---------------------------------- | ------- | --------------- |",
-  );
-  for (const [group, measure, values, format] of rows) {
-    const sorted = values.toSorted((a, b) => a - b);
+  console.log(`| ${"measure".padEnd(34)} | median | range         | best   |`);
+  console.log(`| ${"-".repeat(34)} | ------ | ------------- | ------ |`);
+  for (const [measure, group, figure, format] of rows) {
+    const sorted = times[group].map(figure).toSorted((a, b) => a - b);
+    const range = `${format(sorted[0])}–${format(sorted[sorted.length - 1])}`;
     console.log(
-      `| ${group.padEnd(8)} | ${measure.padEnd(34)} | ${
-        format(median(sorted)).padEnd(7)
-      } | ${
-        `${format(sorted[0])}–${format(sorted[sorted.length - 1])}`.padEnd(15)
-      } |`,
+      `| ${measure.padEnd(34)} | ${format(median(sorted)).padEnd(6)} | ${
+        range.padEnd(13)
+      } | ${format(figure(best[group])).padEnd(6)} |`,
     );
   }
 }
+
+type Format = (value: number) => string;
 
 function median(sorted: number[]): number {
   const mid = sorted.length >> 1;
@@ -386,11 +346,11 @@ function median(sorted: number[]): number {
     : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function ms(value: number): string {
+function us(value: number): string {
   return value.toFixed(1);
 }
 
-function times(value: number): string {
+function speedUp(value: number): string {
   return `${value.toFixed(2)}×`;
 }
 

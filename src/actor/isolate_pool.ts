@@ -129,7 +129,7 @@ export interface IsolatePoolOptions {
    * Tasks sent ahead to a busy worker. More hides the round trip of tiny
    * tasks; fewer lets later high-priority tasks overtake.
    *
-   * @default {8}
+   * @default {32}
    */
   prefetch?: number;
   /**
@@ -211,6 +211,8 @@ interface Job {
   queued: boolean;
   /** When it was sent to its worker. */
   sentAt: number;
+  /** Whether it was not known to be short when sent. */
+  long: boolean;
   settled: boolean;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | null;
@@ -243,6 +245,10 @@ interface Slot {
   busyTotal: number;
   /** When its last answer arrived. */
   answeredAt: number;
+  /** Unanswered tasks not known to be short: nothing is sent behind them. */
+  longs: number;
+  /** The pump round that last sent to it. */
+  filledIn: number;
   idleTimer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -301,6 +307,7 @@ export class IsolatePool implements Supervisable {
   readonly #jobs = new Map<number, Job>();
   readonly #slots = new Set<Slot>();
   #starting = 0;
+  #round = 0;
   #nextJob = 1;
   #workerCount = 0;
   #crashes: number[] = [];
@@ -353,7 +360,7 @@ export class IsolatePool implements Supervisable {
       options.abortGrace ?? 1000,
       this.name,
     );
-    this.#prefetch = positive("prefetch", options.prefetch ?? 8, this.name);
+    this.#prefetch = positive("prefetch", options.prefetch ?? 32, this.name);
     this.#intensity = count("intensity", options.intensity ?? 10, this.name);
     this.#period = positive("period", options.period ?? 5000, this.name);
     this.#permissions = options.permissions;
@@ -497,6 +504,7 @@ export class IsolatePool implements Supervisable {
       slot: null,
       queued: false,
       sentAt: 0,
+      long: false,
       settled: false,
       signal,
       onAbort: null,
@@ -705,6 +713,7 @@ export class IsolatePool implements Supervisable {
 
   /** Sends queued jobs to workers with room, and grows the pool if needed. */
   #pump(): void {
+    this.#round++;
     while (this.#queued > 0) {
       const job = this.#peek();
       if (job === null) break;
@@ -732,7 +741,7 @@ export class IsolatePool implements Supervisable {
    * never queued behind others on a worker: a free worker could take them.
    */
   #slotFor(job: Job): Slot | null {
-    const short = this.#isShort(job) &&
+    const short = this.#definitions[job.task].cost < SHORT_TASK_MS &&
       (job.transfer === undefined || job.transfer.length === 0);
     let best: Slot | null = null;
     for (const slot of this.#slots) {
@@ -740,20 +749,24 @@ export class IsolatePool implements Supervisable {
       const load = slot.outstanding.length;
       if (slot.tasksDone + load >= this.#maxTasksPerWorker) continue;
       if (load === 0) return slot;
-      if (!short || load >= this.#prefetch) continue;
-      if (!slot.outstanding.every((ahead) => this.#isShort(ahead))) continue;
+      if (!short || load >= this.#prefetch || slot.longs > 0) continue;
+      // A worker more than half full is topped up only in the round that
+      // started filling it: refills then leave in batches (one post for
+      // many tasks) rather than one post per answer.
+      if (load > this.#prefetch >> 1 && slot.filledIn !== this.#round) {
+        continue;
+      }
       if (best === null || load < best.outstanding.length) best = slot;
     }
     return best;
   }
 
-  #isShort(job: Job): boolean {
-    return this.#definitions[job.task].cost < SHORT_TASK_MS;
-  }
-
   #send(slot: Slot, job: Job): void {
     job.slot = slot;
     job.sentAt = performance.now();
+    job.long = this.#definitions[job.task].cost >= SHORT_TASK_MS;
+    if (job.long) slot.longs++;
+    slot.filledIn = this.#round;
     if (slot.outstanding.length === 0) {
       slot.busySince = job.sentAt;
       if (slot.idleTimer !== null) {
@@ -805,7 +818,10 @@ export class IsolatePool implements Supervisable {
 
   #unsend(slot: Slot, job: Job): void {
     const i = slot.outstanding.indexOf(job);
-    if (i !== -1) slot.outstanding.splice(i, 1);
+    if (i !== -1) {
+      slot.outstanding.splice(i, 1);
+      if (job.long) slot.longs--;
+    }
     job.slot = null;
     if (slot.outstanding.length === 0) this.#idle(slot);
   }
@@ -832,6 +848,8 @@ export class IsolatePool implements Supervisable {
         busySince: 0,
         busyTotal: 0,
         answeredAt: 0,
+        longs: 0,
+        filledIn: 0,
         idleTimer: null,
       };
     } catch (error) {
@@ -859,7 +877,10 @@ export class IsolatePool implements Supervisable {
     const job = this.#jobs.get(message.id);
     if (job === undefined || job.slot !== slot) return;
     const i = slot.outstanding.indexOf(job);
-    if (i !== -1) slot.outstanding.splice(i, 1);
+    if (i !== -1) {
+      slot.outstanding.splice(i, 1);
+      if (job.long) slot.longs--;
+    }
     job.slot = null;
     slot.tasksDone++;
     // Its time on the worker: since it was sent, or since the answer before
@@ -915,6 +936,7 @@ export class IsolatePool implements Supervisable {
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     this.#retiredBusy += slot.busyTotal;
     const orphans = slot.outstanding.splice(0);
+    slot.longs = 0;
     if (this.#state === "stopped") {
       for (const job of orphans) {
         this.#fail(job, new PoolClosedError(this.name, "was closed"));
