@@ -308,6 +308,7 @@ export class IsolatePool implements Supervisable {
   readonly #slots = new Set<Slot>();
   #starting = 0;
   #round = 0;
+  #replaced = 0;
   #nextJob = 1;
   #workerCount = 0;
   #crashes: number[] = [];
@@ -616,6 +617,7 @@ export class IsolatePool implements Supervisable {
     return {
       running: this.running,
       queued: this.#queued,
+      replaced: this.#replaced,
       utilization: lifetime > 0 ? Math.min(1, busy / lifetime) : 0,
       children,
     };
@@ -983,6 +985,7 @@ export class IsolatePool implements Supervisable {
         return;
       }
     }
+    if (!expected) this.#replaced++;
     if (this.#slots.size < this.#min) this.#spawn();
     this.#pump();
     this.#checkDrained();

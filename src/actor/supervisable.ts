@@ -69,6 +69,8 @@ export interface ChildDetails {
   utilization?: number;
   /** The isolate id, for an isolate. */
   isolate?: string;
+  /** Workers replaced after they crashed or were terminated (a pool). */
+  replaced?: number;
   /** The children of a child that supervises others. */
   children?: SupervisorTreeNode[];
 }

@@ -762,9 +762,10 @@ Deno.test(
         return new Promise(() => {});
       }, "crashed (Error: async boom)"],
     ];
-    for (const [label, crash, how] of crashes) {
+    for (const [index, [label, crash, how]] of crashes.entries()) {
       await t.step(label, async () => {
         await pool.ready();
+        assert.equal(pool.describe().replaced, index);
         const [worker] = workerIds(pool);
         const crashing = pool.run(crash);
         const behind = pool.run(double, 21);
@@ -775,6 +776,7 @@ Deno.test(
         assert.equal(await behind, 42);
         assert.equal(pool.size, 1);
         assert.ok(!workerIds(pool).includes(worker));
+        assert.equal(pool.describe().replaced, index + 1);
       });
     }
     await t.step("an uncaught error is the exit's cause", async () => {
