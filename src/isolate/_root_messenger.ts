@@ -112,6 +112,14 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
   /** A background isolate presents its token. */
   receiveRegister(from: string, token: TokenData): void {
     this.#tokens.set(from, token);
+    // Its verdict, for the plugin calls it runs itself (they never cross
+    // to the root, which checks the token of every call that does).
+    runtime.route({
+      kind: "registered",
+      from: ROOT_ID,
+      to: from,
+      rejection: verifyToken(token),
+    });
   }
 
   /** The answer to a call the root sent into a background isolate. */

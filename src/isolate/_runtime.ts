@@ -33,10 +33,12 @@ export interface ChildLink {
   task?: ((message: TaskAnswer) => void) | undefined;
   /**
    * The child's mailbox on this side: how many platform-channel calls from
-   * its subtree may be in flight at once, and how many are.
+   * and to its subtree may be in flight at once, and which are (keyed by
+   * caller and call id; `u` up from the child, `d` down into it). Only an
+   * answer matching a call taken out of it, never a forged one.
    */
   readonly capacity: number;
-  inflight: number;
+  readonly calls: Set<string>;
 }
 
 /** A pool worker's answer to a task. */
@@ -53,6 +55,7 @@ export interface Deliveries {
   reply(message: Extract<WireMessage, { kind: "reply" }>): void;
   fail(message: Extract<WireMessage, { kind: "fail" }>): void;
   register(message: Extract<WireMessage, { kind: "register" }>): void;
+  registered(message: Extract<WireMessage, { kind: "registered" }>): void;
   gone(message: Extract<WireMessage, { kind: "gone" }>): void;
 }
 
@@ -259,7 +262,7 @@ class IsolateRuntime {
       // subtree: an answer going down takes one out, a call going down
       // needs room.
       if (message.kind === "call") {
-        if (child.inflight >= child.capacity) {
+        if (child.calls.size >= child.capacity) {
           this.route({
             kind: "fail",
             id: message.id,
@@ -269,11 +272,10 @@ class IsolateRuntime {
           });
           return;
         }
-        child.inflight++;
-      } else if (
-        (message.kind === "reply" || message.kind === "fail") &&
-        child.inflight > 0
-      ) child.inflight--;
+        child.calls.add(`d${message.from}#${message.id}`);
+      } else if (message.kind === "reply" || message.kind === "fail") {
+        child.calls.delete(`u${message.to}#${message.id}`);
+      }
       child.post(message, transfer);
       return;
     }
@@ -350,7 +352,7 @@ class IsolateRuntime {
           link.protocolError(new ProtocolError(this.id, data));
           return;
         }
-        if (link.inflight >= link.capacity) {
+        if (link.calls.size >= link.capacity) {
           // Its mailbox is full: the call fails at once, typed, instead of
           // queueing without bound; the caller may retry.
           link.post({
@@ -362,7 +364,7 @@ class IsolateRuntime {
           });
           return;
         }
-        link.inflight++;
+        link.calls.add(`u${message.from}#${message.id}`);
         this.route(message);
         return;
       case "register":
@@ -378,8 +380,12 @@ class IsolateRuntime {
           link.protocolError(new ProtocolError(this.id, data));
           return;
         }
-        // An answer to a call that went down to the child's subtree.
-        if (link.inflight > 0) link.inflight--;
+        // Only an answer to a call that went down into the child's subtree:
+        // a forged one would settle nothing, and must not free its mailbox.
+        if (!link.calls.delete(`d${message.to}#${message.id}`)) {
+          link.protocolError(new ProtocolError(this.id, data));
+          return;
+        }
         this.route(message);
         return;
       case "gone":
@@ -409,6 +415,7 @@ class IsolateRuntime {
       case "define":
       case "task":
       case "abort":
+      case "registered":
         link.protocolError(new ProtocolError(this.id, data));
         return;
     }
@@ -448,6 +455,10 @@ class IsolateRuntime {
         return;
       case "register":
         deliveries?.register(message);
+        return;
+      case "registered":
+        // Only the root judges tokens.
+        if (message.from === ROOT_ID) deliveries?.registered(message);
         return;
       case "gone":
         deliveries?.gone(message);

@@ -4,8 +4,14 @@ import type {
 } from "../channels/binary_messenger.ts";
 import type { EventMessenger } from "../channels/event_messenger.ts";
 import { IsolateExitedError } from "./isolate_exited_error.ts";
-import { isWithin, type WireMessage } from "./protocol.ts";
-import { RootIsolateToken, tokenToData } from "./root_isolate_token.ts";
+import { isWithin, type TokenData, type WireMessage } from "./protocol.ts";
+import {
+  RootIsolateToken,
+  TOKEN_EPOCH,
+  tokenToData,
+} from "./root_isolate_token.ts";
+import type { TokenRejection } from "./root_isolate_token_error.ts";
+import { readVersion } from "./_shared_versions.ts";
 import { StateError } from "./state_error.ts";
 import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
@@ -48,6 +54,11 @@ export class BackgroundIsolateBinaryMessenger
   implements BinaryMessenger, EventMessenger {
   #pending = new PendingCalls(() => runtime.retain(), () => runtime.release());
   #handlers = new Map<string, MessageHandler>();
+  #token: TokenData | null = null;
+  /** The root's verdict on the token, as of revocation epoch `#epoch`. */
+  #verdict: PromiseWithResolvers<TokenRejection | null> | null = null;
+  #known: { rejection: TokenRejection | null } | null = null;
+  #epoch: number | null = null;
 
   private constructor() {}
 
@@ -92,6 +103,12 @@ export class BackgroundIsolateBinaryMessenger
           (error, channel) => errorFromWire(error, channel, runtime.id),
         ),
       register: () => {},
+      registered: (message) => {
+        const rejection = message.rejection as TokenRejection | null;
+        messenger.#known = { rejection };
+        messenger.#verdict?.resolve(rejection);
+        messenger.#verdict = null;
+      },
       gone: (message) =>
         messenger.#pending.failWithin(
           (to) => isWithin(to, message.isolate),
@@ -99,12 +116,32 @@ export class BackgroundIsolateBinaryMessenger
             new IsolateExitedError(message.isolate, message.reason, channel),
         ),
     });
+    messenger.#token = tokenToData(token);
+    messenger.#register();
+  }
+
+  /** Presents the token to the root; its verdict comes back. */
+  #register(): void {
+    this.#epoch = readVersion(TOKEN_EPOCH);
+    this.#known = null;
+    this.#verdict ??= Promise.withResolvers();
     runtime.route({
       kind: "register",
       from: runtime.id,
       to: ROOT_ID,
-      token: tokenToData(token),
+      token: this.#token!,
     });
+  }
+
+  /**
+   * The root's verdict on this isolate's token: `null` when accepted, else
+   * why not. Plugin calls that run in this isolate check it, as the root
+   * checks every call that reaches it. Asked again after any revocation.
+   */
+  verdict(): TokenRejection | null | Promise<TokenRejection | null> {
+    if (this.#epoch !== readVersion(TOKEN_EPOCH)) this.#register();
+    if (this.#known !== null) return this.#known.rejection;
+    return this.#verdict!.promise;
   }
 
   /**

@@ -275,7 +275,7 @@ export class Isolate {
    * @returns The isolate's id and mailbox depth.
    */
   describe(): { isolate: string; mailboxDepth: number } {
-    return { isolate: this.id, mailboxDepth: this.#link?.inflight ?? 0 };
+    return { isolate: this.id, mailboxDepth: this.#link?.calls.size ?? 0 };
   }
 
   /**
@@ -543,7 +543,7 @@ export class Isolate {
       terminate: () => isolate.kill(),
       task: spec.onAnswer,
       capacity,
-      inflight: 0,
+      calls: new Set(),
     };
     isolate.#link = link;
     isolate.#post = (message, transfer, onFail) =>

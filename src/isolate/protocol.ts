@@ -105,6 +105,14 @@ export type WireMessage =
   }
   // Routed to the root: register with a root isolate token.
   | { kind: "register"; from: string; to: string; token: TokenData }
+  // Routed from the root to an isolate that registered: whether its token
+  // was accepted (`rejection: null`) or why not.
+  | {
+    kind: "registered";
+    from: string;
+    to: string;
+    rejection: string | null;
+  }
   // Routed: a platform-channel message and its answers.
   | {
     kind: "call";
@@ -241,6 +249,11 @@ export function parseWireMessage(data: unknown): WireMessage | null {
         ? data as WireMessage
         : null;
     }
+    case "registered":
+      return isString(m.from) && isString(m.to) &&
+          (m.rejection === null || isString(m.rejection))
+        ? data as WireMessage
+        : null;
     case "start":
       return isString(m.isolate) && isString(m.debugName) &&
           (m.mode === "spawn" || m.mode === "run" || m.mode === "pool") &&

@@ -2,6 +2,7 @@ import type { TokenData } from "./protocol.ts";
 import type { TokenRejection } from "./root_isolate_token_error.ts";
 import { StateError } from "./state_error.ts";
 import { isMainThread } from "./_thread.ts";
+import { bumpVersion } from "./_shared_versions.ts";
 
 const secrets = new WeakMap<RootIsolateToken, TokenData>();
 const CREATE = Symbol("create");
@@ -9,6 +10,9 @@ const CREATE = Symbol("create");
 /** Random ids of this process and of the tokens it issued (root only). */
 let processId: string | null = null;
 const issued = new Map<string, { revoked: boolean }>();
+
+/** Bumped by every revoke (see `_shared_versions.ts`). */
+export const TOKEN_EPOCH = "isolates/root-isolate-token";
 let current: RootIsolateToken | null = null;
 
 function randomHex(bytes: number): string {
@@ -87,6 +91,8 @@ export class RootIsolateToken {
     }
     const record = issued.get(secrets.get(this)!.secret);
     if (record !== undefined) record.revoked = true;
+    // Workers that run plugin calls themselves ask for a fresh verdict.
+    bumpVersion(TOKEN_EPOCH);
   }
 
   /**

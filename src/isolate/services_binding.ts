@@ -19,6 +19,7 @@ if (rootMessenger !== null) {
     fail: (message) => rootMessenger.receiveReply(message),
     register: (message) =>
       rootMessenger.receiveRegister(message.from, message.token),
+    registered: () => {},
     gone: (message) =>
       rootMessenger.receiveGone(message.isolate, message.reason),
   });

@@ -10,6 +10,8 @@ import { MethodCall } from "../codec/method_call.ts";
 import type { MethodCodec } from "../codec/method_codec.ts";
 import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
 import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
+import type { BackgroundIsolateBinaryMessenger } from "../isolate/background_isolate_binary_messenger.ts";
+import { RootIsolateTokenError } from "../isolate/root_isolate_token_error.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
 import { isMainThread } from "../isolate/_thread.ts";
 
@@ -392,10 +394,32 @@ export class Plugin<M extends MethodMap = MethodMap> {
   #runLocal(method: string, args: unknown): unknown {
     if (!isMainThread) {
       // As in Flutter, a background isolate reaches plugins only once it is
-      // initialized with the root token, even where they run locally.
-      const hint = hintOf(ServicesBinding.defaultBinaryMessenger);
+      // initialized with the root token, even where they run locally; and,
+      // as for a call that crosses to the root, only with a token the root
+      // accepts (revoked, forged or foreign tokens reach no plugin).
+      const messenger = ServicesBinding.defaultBinaryMessenger;
+      const hint = hintOf(messenger);
       if (hint !== undefined) throw this.#missing(method, hint);
+      const verdict = (messenger as BackgroundIsolateBinaryMessenger).verdict();
+      if (verdict instanceof Promise) {
+        return verdict.then((rejection) => {
+          if (rejection !== null) {
+            throw new RootIsolateTokenError(
+              rejection,
+              ServicesBinding.isolateId,
+            );
+          }
+          return this.#runHere(method, args);
+        });
+      }
+      if (verdict !== null) {
+        throw new RootIsolateTokenError(verdict, ServicesBinding.isolateId);
+      }
     }
+    return this.#runHere(method, args);
+  }
+
+  #runHere(method: string, args: unknown): unknown {
     const codec = this.codec;
     const call = codec.decodeMethodCall(
       codec.encodeMethodCall(new MethodCall(method, args ?? null)),
