@@ -33,12 +33,68 @@ export interface ChildLink {
   task?: ((message: TaskAnswer) => void) | undefined;
   /**
    * The child's mailbox on this side: how many platform-channel calls from
-   * and to its subtree may be in flight at once, and which are (keyed by
-   * caller and call id; `u` up from the child, `d` down into it). Only an
-   * answer matching a call taken out of it, never a forged one.
+   * and to its subtree may be in flight at once, and which are. Only an
+   * answer matching a call takes one out, never a forged one.
    */
   readonly capacity: number;
-  readonly calls: Set<string>;
+  readonly calls: CallLedger;
+}
+
+/**
+ * The calls in flight through one child link, by caller and call id: those
+ * that went up from the child's subtree and those that went down into it.
+ * Ids are numbers per caller, so no key string is built per call.
+ */
+export class CallLedger {
+  readonly #up = new Map<string, Set<number>>();
+  readonly #down = new Map<string, Set<number>>();
+  #size = 0;
+
+  /** Calls in flight, both ways. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Records a call from the child's subtree. */
+  addUp(caller: string, id: number): void {
+    this.#add(this.#up, caller, id);
+  }
+
+  /** Records a call into the child's subtree. */
+  addDown(caller: string, id: number): void {
+    this.#add(this.#down, caller, id);
+  }
+
+  /** Takes out the call an answer going down answers, if recorded. */
+  deleteUp(caller: string, id: number): boolean {
+    return this.#delete(this.#up, caller, id);
+  }
+
+  /** Takes out the call an answer coming up answers, if recorded. */
+  deleteDown(caller: string, id: number): boolean {
+    return this.#delete(this.#down, caller, id);
+  }
+
+  #add(calls: Map<string, Set<number>>, caller: string, id: number): void {
+    let ids = calls.get(caller);
+    if (ids === undefined) calls.set(caller, ids = new Set());
+    if (!ids.has(id)) {
+      ids.add(id);
+      this.#size++;
+    }
+  }
+
+  #delete(
+    calls: Map<string, Set<number>>,
+    caller: string,
+    id: number,
+  ): boolean {
+    const ids = calls.get(caller);
+    if (ids === undefined || !ids.delete(id)) return false;
+    if (ids.size === 0) calls.delete(caller);
+    this.#size--;
+    return true;
+  }
 }
 
 /** A pool worker's answer to a task. */
@@ -272,9 +328,9 @@ class IsolateRuntime {
           });
           return;
         }
-        child.calls.add(`d${message.from}#${message.id}`);
+        child.calls.addDown(message.from, message.id);
       } else if (message.kind === "reply" || message.kind === "fail") {
-        child.calls.delete(`u${message.to}#${message.id}`);
+        child.calls.deleteUp(message.to, message.id);
       }
       child.post(message, transfer);
       return;
@@ -364,7 +420,7 @@ class IsolateRuntime {
           });
           return;
         }
-        link.calls.add(`u${message.from}#${message.id}`);
+        link.calls.addUp(message.from, message.id);
         this.route(message);
         return;
       case "register":
@@ -382,7 +438,7 @@ class IsolateRuntime {
         }
         // Only an answer to a call that went down into the child's subtree:
         // a forged one would settle nothing, and must not free its mailbox.
-        if (!link.calls.delete(`d${message.to}#${message.id}`)) {
+        if (!link.calls.deleteDown(message.to, message.id)) {
           link.protocolError(new ProtocolError(this.id, data));
           return;
         }

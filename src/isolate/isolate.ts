@@ -7,7 +7,12 @@ import { SendPort } from "./send_port.ts";
 import { encodeRefs, reviveRefs } from "./_message_refs.ts";
 import { nextTurn } from "./_next_turn.ts";
 import { Outbox } from "./_outbox.ts";
-import { type ChildLink, runtime, type TaskAnswer } from "./_runtime.ts";
+import {
+  CallLedger,
+  type ChildLink,
+  runtime,
+  type TaskAnswer,
+} from "./_runtime.ts";
 import { assertWorkerOptions } from "./_worker_options.ts";
 import { sharedVersionsBuffer } from "./_shared_versions.ts";
 
@@ -543,7 +548,7 @@ export class Isolate {
       terminate: () => isolate.kill(),
       task: spec.onAnswer,
       capacity,
-      calls: new Set(),
+      calls: new CallLedger(),
     };
     isolate.#link = link;
     isolate.#post = (message, transfer, onFail) =>

@@ -13,6 +13,7 @@ import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
 import type { BackgroundIsolateBinaryMessenger } from "../isolate/background_isolate_binary_messenger.ts";
 import { RootIsolateTokenError } from "../isolate/root_isolate_token_error.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
+import { runtime } from "../isolate/_runtime.ts";
 import { isMainThread } from "../isolate/_thread.ts";
 
 /**
@@ -358,7 +359,14 @@ export class Plugin<M extends MethodMap = MethodMap> {
     let result: Promise<unknown>;
     if (placement === "local") {
       try {
-        result = Promise.resolve(this.#runLocal(method, args[0]));
+        const value = this.#runLocal(method, args[0]);
+        if (value instanceof Promise && !isMainThread) {
+          // As a call to the main thread does, a call running here keeps
+          // the isolate alive until it settles.
+          runtime.retain();
+          value.then(() => runtime.release(), () => runtime.release());
+        }
+        result = Promise.resolve(value);
       } catch (error) {
         result = Promise.reject(error);
       }
