@@ -429,12 +429,25 @@ export class Plugin<M extends MethodMap = MethodMap> {
 
   #runHere(method: string, args: unknown): unknown {
     const codec = this.codec;
-    const call = codec.decodeMethodCall(
-      codec.encodeMethodCall(new MethodCall(method, args ?? null)),
-    );
+    // With the standard codec, primitives (and arrays of them) come out of
+    // a round trip as they went in: they skip the bytes, nothing else does.
+    const plain = codec.constructor === StandardMethodCodec;
+    const copied = plain ? transparent(args) : OPAQUE;
+    const call = copied !== OPAQUE
+      ? new MethodCall(method, copied)
+      : codec.decodeMethodCall(
+        codec.encodeMethodCall(new MethodCall(method, args ?? null)),
+      );
     const reply = (bytes: Uint8Array | null): unknown => {
       if (bytes === null) throw this.#missing(method);
       return codec.decodeEnvelope(bytes);
+    };
+    const success = (value: unknown): unknown => {
+      if (plain) {
+        const result = transparent(value);
+        if (result !== OPAQUE) return result;
+      }
+      return reply(encodeSuccess(codec, value));
     };
     let result: unknown;
     try {
@@ -448,11 +461,11 @@ export class Plugin<M extends MethodMap = MethodMap> {
     }
     if (result instanceof Promise) {
       return result.then(
-        (value) => reply(encodeSuccess(codec, value)),
+        success,
         (error) => reply(encodeFailure(codec, error)),
       );
     }
-    return reply(encodeSuccess(codec, result));
+    return success(result);
   }
 
   #missing(method: string, hint?: string): MissingPluginException {
@@ -536,6 +549,43 @@ export class Plugin<M extends MethodMap = MethodMap> {
       trace(false);
       throw error;
     }
+  }
+}
+
+/** Marks a value the codec would change: it must take the bytes path. */
+const OPAQUE: unique symbol = Symbol("opaque");
+
+/**
+ * What a standard-codec round trip would give for `value`, when that is
+ * cheap to tell: `null`, booleans, numbers and strings come back as they
+ * are (`undefined` as `null`), and an array of them as a copy. Anything else
+ * (a bigint, a map, bytes, an object) is `OPAQUE`.
+ */
+function transparent(value: unknown): unknown {
+  switch (typeof value) {
+    case "undefined":
+      return null;
+    case "boolean":
+    case "number":
+    case "string":
+      return value;
+    case "object": {
+      if (value === null) return null;
+      if (!Array.isArray(value)) return OPAQUE;
+      const copy = new Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        const type = typeof item;
+        if (
+          item !== null && type !== "boolean" && type !== "number" &&
+          type !== "string"
+        ) return OPAQUE;
+        copy[i] = item;
+      }
+      return copy;
+    }
+    default:
+      return OPAQUE;
   }
 }
 
