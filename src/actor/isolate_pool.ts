@@ -300,6 +300,7 @@ export class IsolatePool implements Supervisable {
 
   readonly #definitions: Definition[] = [];
   readonly #definitionIds = new Map<string, number>();
+  readonly #functionIds = new WeakMap<object, number>();
   /** Queued jobs by priority; `#priorities` holds the keys, highest first. */
   readonly #queues = new Map<number, { jobs: Job[]; head: number }>();
   #priorities: number[] = [];
@@ -628,6 +629,12 @@ export class IsolatePool implements Supervisable {
   }
 
   #define(task: PoolTask): number {
+    // The same function object is usually run many times: its source is
+    // read and checked once.
+    const known = typeof task === "function"
+      ? this.#functionIds.get(task)
+      : undefined;
+    if (known !== undefined) return known;
     let definition: Definition;
     if (typeof task === "function") {
       const source = task.toString();
@@ -659,6 +666,7 @@ export class IsolatePool implements Supervisable {
       this.#definitions.push(definition);
       this.#definitionIds.set(key, id);
     }
+    if (typeof task === "function") this.#functionIds.set(task, id);
     return id;
   }
 
