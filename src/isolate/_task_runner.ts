@@ -23,33 +23,22 @@ export class TaskRunner {
   #running:
     | { id: number; controller: AbortController | null; aborted: boolean }
     | null = null;
-  readonly #post: (
-    message: WireMessage,
-    transfer?: Transferable[],
-    onFail?: (error: unknown) => void,
-  ) => void;
-  readonly #flush: () => void;
+  readonly #send: (message: WireMessage, transfer: Transferable[]) => void;
   readonly #load: (url: string, exportName: string) => Promise<TaskFunction>;
   readonly #compile: (source: string) => TaskFunction;
 
   /**
-   * @param post Posts to the parent (batched, with a failure handler).
-   * @param flush Posts what is batched now.
+   * @param send Posts to the parent at once, after what is batched; throws
+   * when the message cannot be copied.
    * @param load Loads a module task's export.
    * @param compile Compiles a function task's source.
    */
   constructor(
-    post: (
-      message: WireMessage,
-      transfer?: Transferable[],
-      onFail?: (error: unknown) => void,
-    ) => void,
-    flush: () => void,
+    send: (message: WireMessage, transfer: Transferable[]) => void,
     load: (url: string, exportName: string) => Promise<TaskFunction>,
     compile: (source: string) => TaskFunction,
   ) {
-    this.#post = post;
-    this.#flush = flush;
+    this.#send = send;
     this.#load = load;
     this.#compile = compile;
   }
@@ -213,23 +202,21 @@ export class TaskRunner {
       this.#fail(id, error);
       return;
     }
-    this.#post(message, transfer, (error) =>
-      this.#post({
-        kind: "failed",
+    try {
+      this.#send(message, transfer);
+    } catch (error) {
+      this.#fail(
         id,
-        error: serializeError(
-          new TypeError(
-            `the task's result cannot be copied back to the caller (${
-              error instanceof Error ? error.message : String(error)
-            }); return only structured-cloneable values`,
-          ),
+        new TypeError(
+          `the task's result cannot be copied back to the caller (${
+            error instanceof Error ? error.message : String(error)
+          }); return only structured-cloneable values`,
         ),
-      }));
-    this.#flush();
+      );
+    }
   }
 
   #fail(id: number, error: unknown): void {
-    this.#post({ kind: "failed", id, error: serializeError(error) });
-    this.#flush();
+    this.#send({ kind: "failed", id, error: serializeError(error) }, []);
   }
 }

@@ -59,12 +59,8 @@ const outbox = new Outbox((message, transfer) => {
   } else scope.postMessage(message, transfer);
 });
 
-function post(
-  message: WireMessage,
-  transfer?: Transferable[],
-  onFail?: (error: unknown) => void,
-): void {
-  outbox.send(message, transfer, onFail);
+function post(message: WireMessage, transfer?: Transferable[]): void {
+  outbox.send(message, transfer);
 }
 
 function reportError(
@@ -140,8 +136,12 @@ function serveTasks(spec: Start): void {
     return;
   }
   const runner = new TaskRunner(
-    post,
-    () => outbox.flush(),
+    (message, transfer) => {
+      // Each answer leaves before the next task starts (see TaskRunner).
+      outbox.flush();
+      if (transfer.length === 0) scope.postMessage(message);
+      else scope.postMessage(message, transfer);
+    },
     (url, exportName) => load(url, exportName),
     (source) => compile(source),
   );
