@@ -1,7 +1,6 @@
 import { EventChannel } from "../channels/event_channel.ts";
 import { Double } from "../codec/double.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
-import type { PreferenceValue } from "./_preferences_store.ts";
 import { Plugin } from "./plugin.ts";
 
 /** The channel of the SharedPreferences plugin. */
@@ -10,13 +9,44 @@ const CHANNEL = "plugins.flutter.io/shared_preferences";
 const NOTIFY = "isolates/shared_preferences/notify";
 const CHANGES = "isolates/shared_preferences/changes";
 
-/** The Flutter types a preference can have. */
-export type PreferenceType = PreferenceValue["type"];
+/**
+ * The Flutter types a preference can have: `bool`, `int`, `double`,
+ * `String` and `List<String>`.
+ *
+ * @example
+ * ```ts
+ * import type { PreferenceType } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * const type: PreferenceType = "stringList";
+ * assert.equal(type, "stringList");
+ * ```
+ */
+export type PreferenceType =
+  | "bool"
+  | "int"
+  | "double"
+  | "string"
+  | "stringList";
 
 /**
  * The methods of the SharedPreferences channel. Values travel with their
  * Flutter type, `[type, value]`, so every isolate applies Flutter's type
  * rules (JavaScript has one number type where Dart has `int` and `double`).
+ *
+ * @example Reading one raw value through the plugin
+ * ```ts
+ * import { type PreferencesMethods, SharedPreferences } from "@isolates/isolates";
+ * import assert from "node:assert/strict";
+ *
+ * Deno.env.set("ISOLATES_DATA_DIR", await Deno.makeTempDir());
+ * const prefs = await SharedPreferences.getInstance();
+ * await prefs.reload();
+ * await prefs.setInt("answer", 42);
+ * const raw: PreferencesMethods["get"]["result"] =
+ *   await SharedPreferences.plugin.invoke("get", "answer");
+ * assert.deepEqual(raw, ["int", 42]);
+ * ```
  */
 export type PreferencesMethods = {
   getAll: { args: null; result: Map<string, [PreferenceType, unknown]> };
