@@ -1,9 +1,5 @@
 import { PlatformException } from "../codec/platform_exception.ts";
-import {
-  type PathKind,
-  type ResolvedDirectory,
-  resolveDirectory,
-} from "./_paths.ts";
+import type { PathKind, ResolvedDirectory } from "./_paths.ts";
 import { DataDirectoryError } from "./data_directory_error.ts";
 import { Plugin } from "./plugin.ts";
 
@@ -52,6 +48,8 @@ function readTextFile(path: string): string | undefined {
 
 /** Where a directory is here, created when it should be. */
 async function locate(kind: PathKind): Promise<string | null> {
+  // Loaded on first use: node:path costs a new worker milliseconds to load.
+  const { resolveDirectory } = await import("./_paths.ts");
   let resolved: ResolvedDirectory | null;
   try {
     resolved = resolveDirectory(kind, {

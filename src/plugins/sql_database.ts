@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { isEventMessenger } from "../channels/event_messenger.ts";
 import { PlatformException } from "../codec/platform_exception.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
@@ -6,6 +5,14 @@ import { isMainThread } from "../isolate/_thread.ts";
 import type { AccessPolicy } from "./_sql_platform.ts";
 import { Plugin } from "./plugin.ts";
 import { SqlDatabaseError } from "./sql_database_error.ts";
+
+/**
+ * node:path, on the main thread only (`Database.allowDirectory` is
+ * main-thread only): it costs a new worker milliseconds to load.
+ */
+const nodePath: typeof import("node:path") | null = isMainThread
+  ? await import("node:path")
+  : null;
 
 /** The channel of the SQL database plugin. */
 const CHANNEL = "isolates/sql_database";
@@ -793,7 +800,7 @@ export class Database implements DatabaseExecutor {
         }; pass a path`,
       );
     }
-    const dir = resolve(directory);
+    const dir = nodePath!.resolve(directory);
     allowedDirectories.set(dir, (allowedDirectories.get(dir) ?? 0) + 1);
     let withdrawn = false;
     return () => {
