@@ -10,8 +10,9 @@
  * 3. first runs a task that crashes its worker (an error thrown from a
  *    timer, which nothing can catch): that task fails with
  *    IsolateExitedError, the pool starts a new worker (a new id in the
- *    tree) and every other task still finishes. The pool replaces its own
- *    workers: that shows in its tree, not in the root's events;
+ *    tree, and its "workers replaced" count) and every other task still
+ *    finishes. The pool replaces its own workers: that shows in its tree,
+ *    not in the root's events;
  * 4. crashes the actor, which the root restarts (`exited` then
  *    `restarted` events);
  * 5. stops the whole tree, in reverse start order, and exits by itself.
@@ -131,6 +132,7 @@ function printNodes(nodes: SupervisorTreeNode[], indent: string): void {
       d.mailboxDepth === undefined ? "" : `mailbox ${d.mailboxDepth}`,
       d.running === undefined ? "" : `running ${d.running}`,
       d.queued === undefined ? "" : `queued ${d.queued}`,
+      d.replaced === undefined ? "" : `workers replaced ${d.replaced}`,
       d.utilization === undefined
         ? ""
         : `utilization ${(d.utilization * 100).toFixed(0)}%`,
