@@ -1,4 +1,4 @@
-import type { WireMessage } from "./protocol.ts";
+import { packWireMessage, type WireMessage } from "./protocol.ts";
 
 /**
  * The messages one side of a Worker link has yet to post. Messages sent in
@@ -9,13 +9,14 @@ import type { WireMessage } from "./protocol.ts";
  * first posts what is queued, then itself.
  */
 export class Outbox {
-  #queue: WireMessage[] = [];
+  /** Messages as they are posted (see packWireMessage). */
+  #queue: unknown[] = [];
   /** Failure handlers of queued messages that carry a user's value. */
-  #onFail: Map<WireMessage, (error: unknown) => void> | null = null;
-  readonly #post: (message: WireMessage, transfer?: Transferable[]) => void;
+  #onFail: Map<unknown, (error: unknown) => void> | null = null;
+  readonly #post: (message: unknown, transfer?: Transferable[]) => void;
 
   /** @param post Posts one message (with transferables) on the link. */
-  constructor(post: (message: WireMessage, transfer?: Transferable[]) => void) {
+  constructor(post: (message: unknown, transfer?: Transferable[]) => void) {
     this.#post = post;
   }
 
@@ -35,8 +36,9 @@ export class Outbox {
     ) {
       // A user's value that may not copy, batched all the same: if the batch
       // fails, its messages are posted one by one and only the culprit fails.
-      (this.#onFail ??= new Map()).set(message, onFail);
-      this.#queue.push(message);
+      const packed = packWireMessage(message);
+      (this.#onFail ??= new Map()).set(packed, onFail);
+      this.#queue.push(packed);
       if (this.#queue.length === 1) queueMicrotask(() => this.flush());
       return;
     }
@@ -45,10 +47,10 @@ export class Outbox {
       message.kind === "port" || message.kind === "result"
     ) {
       this.flush();
-      this.#post(message, transfer);
+      this.#post(packWireMessage(message), transfer);
       return;
     }
-    this.#queue.push(message);
+    this.#queue.push(packWireMessage(message));
     if (this.#queue.length === 1) queueMicrotask(() => this.flush());
   }
 

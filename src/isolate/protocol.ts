@@ -174,6 +174,58 @@ export type WireMessage =
 /** The kinds of wire messages. */
 export type WireKind = WireMessage["kind"];
 
+/**
+ * How a message is posted. Calls and replies, the messages of every channel
+ * round trip, travel as arrays (`["c", id, from, to, channel, payload]`,
+ * `["r", id, from, to, payload]`): structured clone copies an array of
+ * values markedly faster than an object with as many named fields. Every
+ * other message travels as itself. {@linkcode parseWireMessage} reads both.
+ */
+export function packWireMessage(message: WireMessage): unknown {
+  switch (message.kind) {
+    case "call":
+      return [
+        "c",
+        message.id,
+        message.from,
+        message.to,
+        message.channel,
+        message.payload,
+      ];
+    case "reply":
+      return ["r", message.id, message.from, message.to, message.payload];
+    default:
+      return message;
+  }
+}
+
+function unpack(data: unknown[]): WireMessage | null {
+  const [tag, id, from, to] = data;
+  if (!Number.isSafeInteger(id) || !isString(from) || !isString(to)) {
+    return null;
+  }
+  if (tag === "c" && data.length === 6) {
+    const [, , , , channel, payload] = data;
+    return isString(channel) && isBytes(payload)
+      ? {
+        kind: "call",
+        id: id as number,
+        from,
+        to,
+        channel,
+        payload,
+      }
+      : null;
+  }
+  if (tag === "r" && data.length === 5) {
+    const payload = data[4];
+    return isBytes(payload)
+      ? { kind: "reply", id: id as number, from, to, payload }
+      : null;
+  }
+  return null;
+}
+
 /** Turns any thrown value into its wire form. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
@@ -214,6 +266,7 @@ function isSerializedError(value: unknown): value is SerializedError {
  */
 export function parseWireMessage(data: unknown): WireMessage | null {
   if (typeof data !== "object" || data === null) return null;
+  if (Array.isArray(data)) return unpack(data);
   const m = data as Record<string, unknown>;
   switch (m.kind) {
     case "call":
