@@ -159,7 +159,7 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
       message,
       context,
       channel,
-      `from isolate ${context.isolate}`,
+      ["from isolate", context.isolate],
     );
   }
 

@@ -248,7 +248,7 @@ export class BackgroundIsolateBinaryMessenger
         call.payload,
         { isolate: call.from },
         call.channel,
-        `in isolate ${runtime.id}`,
+        ["in isolate", runtime.id],
       ),
       (payload) => {
         runtime.route({
