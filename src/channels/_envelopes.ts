@@ -1,6 +1,7 @@
 import type { MethodCodec } from "../codec/method_codec.ts";
 import { MissingPluginException } from "../codec/missing_plugin_exception.ts";
 import { PlatformException } from "../codec/platform_exception.ts";
+import { markOwned } from "./_owned_bytes.ts";
 
 /**
  * The reply to a method call whose handler threw, by Flutter's rules: a
@@ -13,11 +14,11 @@ export function encodeFailure(
   error: unknown,
 ): Uint8Array | null {
   if (error instanceof PlatformException) {
-    return codec.encodeErrorEnvelope({
+    return markOwned(codec.encodeErrorEnvelope({
       code: error.code,
       message: error.message,
       details: error.details,
-    });
+    }));
   }
   if (error instanceof MissingPluginException) return null;
   return codec.encodeErrorEnvelope({
@@ -34,7 +35,7 @@ export function encodeSuccess(
   result: unknown,
 ): Uint8Array | null {
   try {
-    return codec.encodeSuccessEnvelope(result);
+    return markOwned(codec.encodeSuccessEnvelope(result));
   } catch (error) {
     return encodeFailure(codec, error);
   }

@@ -5,6 +5,7 @@ import { StandardMethodCodec } from "../codec/standard_method_codec.ts";
 import type { BinaryMessenger, MessageContext } from "./binary_messenger.ts";
 import { defaultMessenger, hintOf } from "./_default_messenger.ts";
 import { encodeFailure, encodeSuccess } from "./_envelopes.ts";
+import { markOwned } from "./_owned_bytes.ts";
 
 /**
  * The methods of a channel: for each name, its argument and result types.
@@ -291,7 +292,9 @@ export class MethodChannel<M extends MethodMap = MethodMap> {
     let bytes: Uint8Array;
     let messenger: BinaryMessenger;
     try {
-      bytes = this.codec.encodeMethodCall(new MethodCall(method, args ?? null));
+      bytes = markOwned(
+        this.codec.encodeMethodCall(new MethodCall(method, args ?? null)),
+      );
       messenger = this.binaryMessenger;
     } catch (error) {
       return Promise.reject(error);

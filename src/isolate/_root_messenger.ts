@@ -1,3 +1,4 @@
+import { transferOf } from "../channels/_owned_bytes.ts";
 import { nextTurn } from "./_next_turn.ts";
 import type { EventMessenger } from "../channels/event_messenger.ts";
 import type {
@@ -69,7 +70,7 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
       to: isolate,
       channel,
       payload: message,
-    });
+    }, transferOf(message));
     return reply;
   }
 
@@ -105,7 +106,7 @@ export class RootMessenger implements BinaryMessenger, EventMessenger {
           from: ROOT_ID,
           to: call.from,
           payload,
-        }),
+        }, transferOf(payload)),
     );
   }
 

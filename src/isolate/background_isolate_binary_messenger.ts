@@ -12,6 +12,7 @@ import {
 } from "./root_isolate_token.ts";
 import type { TokenRejection } from "./root_isolate_token_error.ts";
 import { readVersion } from "./_shared_versions.ts";
+import { transferOf } from "../channels/_owned_bytes.ts";
 import { StateError } from "./state_error.ts";
 import { ROOT_ID, runtime } from "./_runtime.ts";
 import { PendingCalls } from "./_pending_calls.ts";
@@ -185,7 +186,7 @@ export class BackgroundIsolateBinaryMessenger
       to: ROOT_ID,
       channel,
       payload: message,
-    });
+    }, transferOf(message));
     return reply;
   }
 
@@ -257,7 +258,7 @@ export class BackgroundIsolateBinaryMessenger
           from: runtime.id,
           to: call.from,
           payload,
-        });
+        }, transferOf(payload));
         runtime.release();
       },
     );
