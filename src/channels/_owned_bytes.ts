@@ -11,10 +11,11 @@ const TRANSFER_FROM = 64 * 1024;
 
 /** Marks bytes a channel encoded itself; returns them. */
 export function markOwned<T extends Uint8Array | null>(bytes: T): T {
+  // A view from the start of its buffer (a large encoded message keeps the
+  // write buffer's spare capacity after it): the whole buffer moves.
   if (
     bytes !== null && bytes.byteLength >= TRANSFER_FROM &&
-    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
-    bytes.buffer instanceof ArrayBuffer
+    bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer
   ) owned.add(bytes);
   return bytes;
 }
