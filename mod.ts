@@ -172,7 +172,7 @@ export {
   type BatchResult,
   ConflictAlgorithm,
   Database,
-  type DatabaseExecutor,
+  DatabaseExecutor,
   type DeleteOptions,
   getDatabasesPath,
   type InsertOptions,

@@ -645,46 +645,166 @@ type Send = <K extends StatementMethod>(
  * await db.close();
  * ```
  */
-export interface DatabaseExecutor {
+export abstract class DatabaseExecutor {
+  /** Only {@linkcode Database} and {@linkcode Transaction} extend it. */
+  protected constructor() {}
+
   /** The database the statements run on. */
-  readonly database: Database;
+  abstract get database(): Database;
+
+  /**
+   * A batch: operations queued now, run in one transaction on
+   * {@linkcode Batch.commit} (or with the transaction, for a
+   * {@linkcode Transaction}).
+   *
+   * @returns An empty batch.
+   */
+  abstract batch(): Batch;
+
   /**
    * Runs SQL for its effects. Without arguments it may hold several
-   * statements (a schema script); with arguments, one.
+   * statements (each runs in turn); with arguments, exactly one.
+   *
+   * @param sql The SQL, with `?` placeholders.
+   * @param args The placeholders' values.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`
+   * when SQLite refuses it.
    */
-  execute(sql: string, args?: readonly SqlValue[]): Promise<void>;
-  /** Runs one query and returns its rows. */
-  rawQuery<R extends object = SqlRow>(
+  async execute(sql: string, args?: readonly SqlValue[]): Promise<void> {
+    await runExecute(sendOf(this), sql, args);
+  }
+
+  /**
+   * Runs one query.
+   *
+   * @param sql A statement that returns rows, with `?` placeholders.
+   * @param args The placeholders' values.
+   * @returns Its rows, as objects keyed by column name.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async rawQuery<R extends object = SqlRow>(
     sql: string,
     args?: readonly SqlValue[],
-  ): Promise<R[]>;
-  /** Runs one `INSERT`; returns the new row id (0 when none was inserted). */
-  rawInsert(sql: string, args?: readonly SqlValue[]): Promise<number | bigint>;
-  /** Runs one `UPDATE`; returns how many rows changed. */
-  rawUpdate(sql: string, args?: readonly SqlValue[]): Promise<number>;
-  /** Runs one `DELETE`; returns how many rows were deleted. */
-  rawDelete(sql: string, args?: readonly SqlValue[]): Promise<number>;
-  /** Selects rows from a table. */
-  query<R extends object = SqlRow>(
+  ): Promise<R[]> {
+    return await runQuery<R>(sendOf(this), "rawQuery", sql, args);
+  }
+
+  /**
+   * Runs one `INSERT`.
+   *
+   * @param sql The statement, with `?` placeholders.
+   * @param args The placeholders' values.
+   * @returns The new row's id (a `bigint` only beyond the safe range); 0
+   * when no row was inserted.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async rawInsert(
+    sql: string,
+    args?: readonly SqlValue[],
+  ): Promise<number | bigint> {
+    return await runStatement(sendOf(this), "rawInsert", "insert", sql, args);
+  }
+
+  /**
+   * Runs one `UPDATE`.
+   *
+   * @param sql The statement, with `?` placeholders.
+   * @param args The placeholders' values.
+   * @returns How many rows changed.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async rawUpdate(sql: string, args?: readonly SqlValue[]): Promise<number> {
+    return await runStatement(sendOf(this), "rawUpdate", "update", sql, args);
+  }
+
+  /**
+   * Runs one `DELETE`.
+   *
+   * @param sql The statement, with `?` placeholders.
+   * @param args The placeholders' values.
+   * @returns How many rows were deleted.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async rawDelete(sql: string, args?: readonly SqlValue[]): Promise<number> {
+    return await runStatement(sendOf(this), "rawDelete", "delete", sql, args);
+  }
+
+  /**
+   * Selects rows from a table.
+   *
+   * @param table The table's name (quoted as an identifier).
+   * @param options Columns, `where` with `whereArgs`, grouping, order and
+   * paging.
+   * @returns The rows.
+   * @throws {RangeError} When `limit` or `offset` is not a non-negative
+   * integer.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async query<R extends object = SqlRow>(
     table: string,
     options?: QueryOptions,
-  ): Promise<R[]>;
-  /** Inserts a row; returns its id (0 when none was inserted). */
-  insert(
+  ): Promise<R[]> {
+    const [sql, args] = buildQuery(table, options);
+    return await runQuery<R>(sendOf(this), "query", sql, args);
+  }
+
+  /**
+   * Inserts a row (`DEFAULT VALUES` when `values` is empty).
+   *
+   * @param table The table's name (quoted as an identifier).
+   * @param values The row's values by column name (quoted as identifiers).
+   * @param options The conflict algorithm.
+   * @returns The new row's id; 0 when none was inserted (`ignore`).
+   * @throws {RangeError} When the conflict algorithm is unknown.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async insert(
     table: string,
     values: Readonly<Record<string, SqlValue>>,
     options?: InsertOptions,
-  ): Promise<number | bigint>;
-  /** Updates rows; returns how many changed. */
-  update(
+  ): Promise<number | bigint> {
+    const [sql, args] = buildInsert(table, values, options);
+    return await runStatement(sendOf(this), "insert", "insert", sql, args);
+  }
+
+  /**
+   * Updates rows.
+   *
+   * @param table The table's name (quoted as an identifier).
+   * @param values The new values by column name (at least one).
+   * @param options `where` with `whereArgs`, and the conflict algorithm.
+   * @returns How many rows changed.
+   * @throws {RangeError} When the conflict algorithm is unknown.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async update(
     table: string,
     values: Readonly<Record<string, SqlValue>>,
     options?: UpdateOptions,
-  ): Promise<number>;
-  /** Deletes rows; returns how many. */
-  delete(table: string, options?: DeleteOptions): Promise<number>;
-  /** A batch whose operations run together on commit. */
-  batch(): Batch;
+  ): Promise<number> {
+    const [sql, args] = buildUpdate(table, values, options);
+    return await runStatement(sendOf(this), "update", "update", sql, args);
+  }
+
+  /**
+   * Deletes rows.
+   *
+   * @param table The table's name (quoted as an identifier).
+   * @param options `where` with `whereArgs`; every row without.
+   * @returns How many rows were deleted.
+   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
+   */
+  async delete(table: string, options?: DeleteOptions): Promise<number> {
+    const [sql, args] = buildDelete(table, options);
+    return await runStatement(sendOf(this), "delete", "delete", sql, args);
+  }
+}
+
+/** How each executor sends its statements (set by its constructor). */
+const senders = new WeakMap<DatabaseExecutor, Send>();
+
+function sendOf(executor: DatabaseExecutor): Send {
+  return senders.get(executor)!;
 }
 
 let makeDatabase: (connection: Connection) => Database;
@@ -754,18 +874,21 @@ let makeBatch: (
  * assert.deepEqual(await db.query("t"), []);
  * ```
  */
-export class Database implements DatabaseExecutor {
+export class Database extends DatabaseExecutor {
   readonly #connection: Connection;
-  readonly #send: Send;
 
   static {
     makeDatabase = (connection) => new Database(connection);
   }
 
   private constructor(connection: Connection) {
+    super();
     this.#connection = connection;
-    this.#send = (action, method, sql, args) =>
-      connection.queued(action, method, [connection.handle, sql, args]);
+    senders.set(
+      this,
+      (action, method, sql, args) =>
+        connection.queued(action, method, [connection.handle, sql, args]),
+    );
   }
 
   /**
@@ -854,144 +977,6 @@ export class Database implements DatabaseExecutor {
       );
     }
     await this.execute(`PRAGMA user_version = ${version}`);
-  }
-
-  /**
-   * Runs SQL for its effects. Without arguments it may hold several
-   * statements (each runs in turn); with arguments, exactly one.
-   *
-   * @param sql The SQL, with `?` placeholders.
-   * @param args The placeholders' values.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`
-   * when SQLite refuses it.
-   */
-  async execute(sql: string, args?: readonly SqlValue[]): Promise<void> {
-    await runExecute(this.#send, sql, args);
-  }
-
-  /**
-   * Runs one query.
-   *
-   * @param sql A statement that returns rows, with `?` placeholders.
-   * @param args The placeholders' values.
-   * @returns Its rows, as objects keyed by column name.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawQuery<R extends object = SqlRow>(
-    sql: string,
-    args?: readonly SqlValue[],
-  ): Promise<R[]> {
-    return await runQuery<R>(this.#send, "rawQuery", sql, args);
-  }
-
-  /**
-   * Runs one `INSERT`.
-   *
-   * @param sql The statement, with `?` placeholders.
-   * @param args The placeholders' values.
-   * @returns The new row's id (a `bigint` only beyond the safe range); 0
-   * when no row was inserted.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawInsert(
-    sql: string,
-    args?: readonly SqlValue[],
-  ): Promise<number | bigint> {
-    return await runStatement(this.#send, "rawInsert", "insert", sql, args);
-  }
-
-  /**
-   * Runs one `UPDATE`.
-   *
-   * @param sql The statement, with `?` placeholders.
-   * @param args The placeholders' values.
-   * @returns How many rows changed.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawUpdate(sql: string, args?: readonly SqlValue[]): Promise<number> {
-    return await runStatement(this.#send, "rawUpdate", "update", sql, args);
-  }
-
-  /**
-   * Runs one `DELETE`.
-   *
-   * @param sql The statement, with `?` placeholders.
-   * @param args The placeholders' values.
-   * @returns How many rows were deleted.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawDelete(sql: string, args?: readonly SqlValue[]): Promise<number> {
-    return await runStatement(this.#send, "rawDelete", "delete", sql, args);
-  }
-
-  /**
-   * Selects rows from a table.
-   *
-   * @param table The table's name (quoted as an identifier).
-   * @param options Columns, `where` with `whereArgs`, grouping, order and
-   * paging.
-   * @returns The rows.
-   * @throws {RangeError} When `limit` or `offset` is not a non-negative
-   * integer.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async query<R extends object = SqlRow>(
-    table: string,
-    options?: QueryOptions,
-  ): Promise<R[]> {
-    const [sql, args] = buildQuery(table, options);
-    return await runQuery<R>(this.#send, "query", sql, args);
-  }
-
-  /**
-   * Inserts a row (`DEFAULT VALUES` when `values` is empty).
-   *
-   * @param table The table's name (quoted as an identifier).
-   * @param values The row's values by column name (quoted as identifiers).
-   * @param options The conflict algorithm.
-   * @returns The new row's id; 0 when none was inserted (`ignore`).
-   * @throws {RangeError} When the conflict algorithm is unknown.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async insert(
-    table: string,
-    values: Readonly<Record<string, SqlValue>>,
-    options?: InsertOptions,
-  ): Promise<number | bigint> {
-    const [sql, args] = buildInsert(table, values, options);
-    return await runStatement(this.#send, "insert", "insert", sql, args);
-  }
-
-  /**
-   * Updates rows.
-   *
-   * @param table The table's name (quoted as an identifier).
-   * @param values The new values by column name (at least one).
-   * @param options `where` with `whereArgs`, and the conflict algorithm.
-   * @returns How many rows changed.
-   * @throws {RangeError} When the conflict algorithm is unknown.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async update(
-    table: string,
-    values: Readonly<Record<string, SqlValue>>,
-    options?: UpdateOptions,
-  ): Promise<number> {
-    const [sql, args] = buildUpdate(table, values, options);
-    return await runStatement(this.#send, "update", "update", sql, args);
-  }
-
-  /**
-   * Deletes rows.
-   *
-   * @param table The table's name (quoted as an identifier).
-   * @param options `where` with `whereArgs`; every row without.
-   * @returns How many rows were deleted.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async delete(table: string, options?: DeleteOptions): Promise<number> {
-    const [sql, args] = buildDelete(table, options);
-    return await runStatement(this.#send, "delete", "delete", sql, args);
   }
 
   /**
@@ -1109,11 +1094,10 @@ export class Database implements DatabaseExecutor {
  * await assert.rejects(kept!.insert("t", { x: 3 }), SqlDatabaseError);
  * ```
  */
-export class Transaction implements DatabaseExecutor {
+export class Transaction extends DatabaseExecutor {
   readonly #database: Database;
   readonly #connection: Connection;
   readonly #state: TransactionState;
-  readonly #send: Send;
 
   static {
     makeTransaction = (database, connection, state) =>
@@ -1125,158 +1109,23 @@ export class Transaction implements DatabaseExecutor {
     connection: Connection,
     state: TransactionState,
   ) {
+    super();
     this.#database = database;
     this.#connection = connection;
     this.#state = state;
-    this.#send = (action, method, sql, args) => {
+    senders.set(this, (action, method, sql, args) => {
       try {
         assertActive(connection, state, action);
       } catch (error) {
         return Promise.reject(error);
       }
       return call(method, [connection.handle, sql, args]);
-    };
+    });
   }
 
   /** The database the transaction runs on. */
   get database(): Database {
     return this.#database;
-  }
-
-  /**
-   * Runs SQL for its effects, in the transaction (see
-   * {@linkcode Database.execute}).
-   *
-   * @param sql The SQL, with `?` placeholders.
-   * @param args The placeholders' values.
-   * @throws {SqlDatabaseError} `bad_args`, `closed` (the transaction
-   * ended), or `sqlite_error`.
-   */
-  async execute(sql: string, args?: readonly SqlValue[]): Promise<void> {
-    await runExecute(this.#send, sql, args);
-  }
-
-  /**
-   * Runs one query, in the transaction.
-   *
-   * @param sql A statement that returns rows.
-   * @param args The placeholders' values.
-   * @returns Its rows.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawQuery<R extends object = SqlRow>(
-    sql: string,
-    args?: readonly SqlValue[],
-  ): Promise<R[]> {
-    return await runQuery<R>(this.#send, "rawQuery", sql, args);
-  }
-
-  /**
-   * Runs one `INSERT`, in the transaction.
-   *
-   * @param sql The statement.
-   * @param args The placeholders' values.
-   * @returns The new row's id; 0 when none was inserted.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawInsert(
-    sql: string,
-    args?: readonly SqlValue[],
-  ): Promise<number | bigint> {
-    return await runStatement(this.#send, "rawInsert", "insert", sql, args);
-  }
-
-  /**
-   * Runs one `UPDATE`, in the transaction.
-   *
-   * @param sql The statement.
-   * @param args The placeholders' values.
-   * @returns How many rows changed.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawUpdate(sql: string, args?: readonly SqlValue[]): Promise<number> {
-    return await runStatement(this.#send, "rawUpdate", "update", sql, args);
-  }
-
-  /**
-   * Runs one `DELETE`, in the transaction.
-   *
-   * @param sql The statement.
-   * @param args The placeholders' values.
-   * @returns How many rows were deleted.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async rawDelete(sql: string, args?: readonly SqlValue[]): Promise<number> {
-    return await runStatement(this.#send, "rawDelete", "delete", sql, args);
-  }
-
-  /**
-   * Selects rows, in the transaction (see {@linkcode Database.query}).
-   *
-   * @param table The table's name.
-   * @param options The query's parts.
-   * @returns The rows.
-   * @throws {RangeError} When `limit` or `offset` is not a non-negative
-   * integer.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async query<R extends object = SqlRow>(
-    table: string,
-    options?: QueryOptions,
-  ): Promise<R[]> {
-    const [sql, args] = buildQuery(table, options);
-    return await runQuery<R>(this.#send, "query", sql, args);
-  }
-
-  /**
-   * Inserts a row, in the transaction.
-   *
-   * @param table The table's name.
-   * @param values The row's values by column name.
-   * @param options The conflict algorithm.
-   * @returns The new row's id; 0 when none was inserted.
-   * @throws {RangeError} When the conflict algorithm is unknown.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async insert(
-    table: string,
-    values: Readonly<Record<string, SqlValue>>,
-    options?: InsertOptions,
-  ): Promise<number | bigint> {
-    const [sql, args] = buildInsert(table, values, options);
-    return await runStatement(this.#send, "insert", "insert", sql, args);
-  }
-
-  /**
-   * Updates rows, in the transaction.
-   *
-   * @param table The table's name.
-   * @param values The new values by column name.
-   * @param options `where` with `whereArgs`, and the conflict algorithm.
-   * @returns How many rows changed.
-   * @throws {RangeError} When the conflict algorithm is unknown.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async update(
-    table: string,
-    values: Readonly<Record<string, SqlValue>>,
-    options?: UpdateOptions,
-  ): Promise<number> {
-    const [sql, args] = buildUpdate(table, values, options);
-    return await runStatement(this.#send, "update", "update", sql, args);
-  }
-
-  /**
-   * Deletes rows, in the transaction.
-   *
-   * @param table The table's name.
-   * @param options `where` with `whereArgs`.
-   * @returns How many rows were deleted.
-   * @throws {SqlDatabaseError} `bad_args`, `closed`, or `sqlite_error`.
-   */
-  async delete(table: string, options?: DeleteOptions): Promise<number> {
-    const [sql, args] = buildDelete(table, options);
-    return await runStatement(this.#send, "delete", "delete", sql, args);
   }
 
   /**
