@@ -25,3 +25,66 @@ export function batched(
     b.end();
   };
 }
+
+/** The median of numbers sorted in ascending order. */
+export function median(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[mid]
+    : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** `--rounds=N` from the command line (a `--summary` run), else `fallback`. */
+export function roundsOption(fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith("--rounds="));
+  const rounds = arg === undefined ? fallback : Number(arg.slice(9));
+  if (!Number.isSafeInteger(rounds) || rounds < 1) {
+    throw new RangeError(
+      `"--rounds" must be a positive integer, got ${rounds}`,
+    );
+  }
+  return rounds;
+}
+
+/**
+ * One line of a `--summary` table: what it measures, the group of sides it
+ * reads, its figure computed from one round's samples, and how to print it.
+ */
+export type SummaryRow<T> = readonly [
+  measure: string,
+  group: number,
+  figure: (round: T) => number,
+  format: (value: number) => string,
+];
+
+/** Prints a number with `digits` decimals. */
+export function fixed(digits: number): (value: number) => string {
+  return (value) => value.toFixed(digits);
+}
+
+/**
+ * Prints the `--summary` table: for each row, the median and range of its
+ * figure over the rounds of its group, and the figure computed from `best`
+ * (each side's fastest over all rounds: load from other processes only ever
+ * adds time, so it disturbs that figure least).
+ */
+export function printSummary<T>(
+  rows: readonly SummaryRow<T>[],
+  rounds: readonly T[][],
+  best: readonly T[],
+): void {
+  const width = Math.max(...rows.map(([measure]) => measure.length));
+  console.log(
+    `| ${"measure".padEnd(width)} | median | range         | best   |`,
+  );
+  console.log(`| ${"-".repeat(width)} | ------ | ------------- | ------ |`);
+  for (const [measure, group, figure, format] of rows) {
+    const sorted = rounds[group].map(figure).toSorted((a, b) => a - b);
+    const range = `${format(sorted[0])}–${format(sorted[sorted.length - 1])}`;
+    console.log(
+      `| ${measure.padEnd(width)} | ${format(median(sorted)).padEnd(6)} | ${
+        range.padEnd(13)
+      } | ${format(figure(best[group])).padEnd(6)} |`,
+    );
+  }
+}

@@ -32,7 +32,14 @@ import {
   RootIsolateToken,
   type SendPort,
 } from "../mod.ts";
-import { pause } from "./_measure.ts";
+import {
+  fixed,
+  median,
+  pause,
+  printSummary,
+  roundsOption,
+  type SummaryRow,
+} from "./_measure.ts";
 
 const SEQUENTIAL = 200;
 const PARALLEL = 1000;
@@ -228,13 +235,7 @@ interface Sample {
  * ratios of the fastest figures overall.
  */
 async function summary(): Promise<void> {
-  const roundsArg = Deno.args.find((arg) => arg.startsWith("--rounds="));
-  const rounds = roundsArg === undefined ? 30 : Number(roundsArg.slice(9));
-  if (!Number.isSafeInteger(rounds) || rounds < 1) {
-    throw new RangeError(
-      `"--rounds" must be a positive integer, got ${rounds}`,
-    );
-  }
+  const rounds = roundsOption(30);
   const loadAtStart = Deno.loadavg()[0];
   using fixtures = await Fixtures.open();
   const all = groups(fixtures);
@@ -267,18 +268,43 @@ async function summary(): Promise<void> {
   const many = all[1].calls;
   const perCall = (group: number) => (t: Sample[]): number =>
     t[0].batch * 1000 / all[group].calls;
-  const rows: Row[] = [
-    ["raw, 1 in flight: median call, µs", 0, (t) => t[0].call * 1000, 1],
-    ["MethodChannel ÷ raw, 1 in flight, call", 0, ratio(1, 0, "call"), 2],
-    ["Comlink ÷ raw, 1 in flight, call", 0, ratio(2, 0, "call"), 2],
-    ["MethodChannel ÷ Comlink, 1 in flight, call", 0, ratio(1, 2, "call"), 2],
-    ["raw, 1 in flight: batch ÷ calls, µs", 0, perCall(0), 1],
-    ["MethodChannel ÷ raw, 1 in flight, batch", 0, ratio(1, 0, "batch"), 2],
-    ["Comlink ÷ raw, 1 in flight, batch", 0, ratio(2, 0, "batch"), 2],
-    [`raw, ${many} in flight: batch ÷ calls, µs`, 1, perCall(1), 2],
-    [`MethodChannel ÷ raw, ${many} in flight`, 1, ratio(1, 0, "batch"), 2],
-    [`Comlink ÷ raw, ${many} in flight`, 1, ratio(2, 0, "batch"), 2],
-    [`MethodChannel ÷ Comlink, ${many} in flight`, 1, ratio(1, 2, "batch"), 2],
+  const rows: SummaryRow<Sample[]>[] = [
+    ["raw, 1 in flight: median call, µs", 0, (t) => t[0].call * 1000, fixed(1)],
+    [
+      "MethodChannel ÷ raw, 1 in flight, call",
+      0,
+      ratio(1, 0, "call"),
+      fixed(2),
+    ],
+    ["Comlink ÷ raw, 1 in flight, call", 0, ratio(2, 0, "call"), fixed(2)],
+    [
+      "MethodChannel ÷ Comlink, 1 in flight, call",
+      0,
+      ratio(1, 2, "call"),
+      fixed(2),
+    ],
+    ["raw, 1 in flight: batch ÷ calls, µs", 0, perCall(0), fixed(1)],
+    [
+      "MethodChannel ÷ raw, 1 in flight, batch",
+      0,
+      ratio(1, 0, "batch"),
+      fixed(2),
+    ],
+    ["Comlink ÷ raw, 1 in flight, batch", 0, ratio(2, 0, "batch"), fixed(2)],
+    [`raw, ${many} in flight: batch ÷ calls, µs`, 1, perCall(1), fixed(2)],
+    [
+      `MethodChannel ÷ raw, ${many} in flight`,
+      1,
+      ratio(1, 0, "batch"),
+      fixed(2),
+    ],
+    [`Comlink ÷ raw, ${many} in flight`, 1, ratio(2, 0, "batch"), fixed(2)],
+    [
+      `MethodChannel ÷ Comlink, ${many} in flight`,
+      1,
+      ratio(1, 2, "batch"),
+      fixed(2),
+    ],
   ];
   // "best" computes each figure from each side's fastest over all rounds.
   const best = samples.map((rows) =>
@@ -293,24 +319,7 @@ async function summary(): Promise<void> {
         Deno.loadavg()[0]
       } at the end)`,
   );
-  const width = Math.max(...rows.map(([measure]) => measure.length));
-  console.log(
-    `| ${"measure".padEnd(width)} | median | range         | best   |`,
-  );
-  console.log(`| ${"-".repeat(width)} | ------ | ------------- | ------ |`);
-  for (const [measure, group, figure, digits] of rows) {
-    const sorted = samples[group].map(figure).toSorted((a, b) => a - b);
-    const range = `${sorted[0].toFixed(digits)}–${
-      sorted[sorted.length - 1].toFixed(digits)
-    }`;
-    console.log(
-      `| ${measure.padEnd(width)} | ${
-        median(sorted).toFixed(digits).padEnd(6)
-      } | ${range.padEnd(13)} | ${
-        figure(best[group]).toFixed(digits).padEnd(6)
-      } |`,
-    );
-  }
+  printSummary(rows, samples, best);
   // The issue's targets, on the medians of the per-round ratios.
   const middle = (group: number, figure: (t: Sample[]) => number): number =>
     median(samples[group].map(figure).toSorted((a, b) => a - b));
@@ -335,9 +344,6 @@ async function summary(): Promise<void> {
   );
 }
 
-/** A summary row: its name, group, figure from one round, and digits. */
-type Row = [string, number, (t: Sample[]) => number, number];
-
 /** The figure `key` of side `of` ÷ that of side `to`. */
 function ratio(
   of: number,
@@ -345,11 +351,4 @@ function ratio(
   key: keyof Sample,
 ): (t: Sample[]) => number {
   return (t) => t[of][key] / t[to][key];
-}
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]
-    : (sorted[mid - 1] + sorted[mid]) / 2;
 }

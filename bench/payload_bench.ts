@@ -27,7 +27,13 @@ import {
   type SendPort,
   StandardMessageCodec,
 } from "../mod.ts";
-import { pause } from "./_measure.ts";
+import {
+  fixed,
+  pause,
+  printSummary,
+  roundsOption,
+  type SummaryRow,
+} from "./_measure.ts";
 
 const BYTES = 1 << 20;
 /** Round trips of the 1 MiB Uint8Array per sample. */
@@ -243,13 +249,7 @@ if (import.meta.main) {
  * figures, and each figure computed from the fastest times overall.
  */
 async function summary(): Promise<void> {
-  const roundsArg = Deno.args.find((arg) => arg.startsWith("--rounds="));
-  const rounds = roundsArg === undefined ? 25 : Number(roundsArg.slice(9));
-  if (!Number.isSafeInteger(rounds) || rounds < 1) {
-    throw new RangeError(
-      `"--rounds" must be a positive integer, got ${rounds}`,
-    );
-  }
+  const rounds = roundsOption(25);
   const loadAtStart = Deno.loadavg()[0];
   await using fixtures = await Fixtures.open();
   const sides = fixtures.sides();
@@ -272,14 +272,24 @@ async function summary(): Promise<void> {
     }
   }
 
-  const rows: Row[] = [
-    ["raw, copied: ms per round trip", 0, (t) => t[0] / ROUND_TRIPS, 3],
-    ["raw, transferred ÷ raw, copied", 0, (t) => t[1] / t[0], 2],
-    ["SendPort (copied) ÷ raw, copied", 0, (t) => t[2] / t[0], 2],
-    ["IsolatePool.run, copied ÷ raw, copied", 0, (t) => t[3] / t[0], 2],
-    ["IsolatePool.run, transfer ÷ raw, copied", 0, (t) => t[4] / t[0], 2],
-    ["raw Float64Array worker -> main: ms each", 1, (t) => t[0] / LISTS, 3],
-    ["MethodChannel ÷ raw, Float64Array", 1, (t) => t[1] / t[0], 2],
+  const rows: SummaryRow<number[]>[] = [
+    ["raw, copied: ms per round trip", 0, (t) => t[0] / ROUND_TRIPS, fixed(3)],
+    ["raw, transferred ÷ raw, copied", 0, (t) => t[1] / t[0], fixed(2)],
+    ["SendPort (copied) ÷ raw, copied", 0, (t) => t[2] / t[0], fixed(2)],
+    ["IsolatePool.run, copied ÷ raw, copied", 0, (t) => t[3] / t[0], fixed(2)],
+    [
+      "IsolatePool.run, transfer ÷ raw, copied",
+      0,
+      (t) => t[4] / t[0],
+      fixed(2),
+    ],
+    [
+      "raw Float64Array worker -> main: ms each",
+      1,
+      (t) => t[0] / LISTS,
+      fixed(3),
+    ],
+    ["MethodChannel ÷ raw, Float64Array", 1, (t) => t[1] / t[0], fixed(2)],
   ];
   const best = times.map((rows) =>
     rows[0].map((_, side) => Math.min(...rows.map((row) => row[side])))
@@ -288,24 +298,7 @@ async function summary(): Promise<void> {
     `Payloads, ${rounds} rounds of ${REPS} batches per side (1-minute load` +
       ` average: ${loadAtStart} at the start, ${Deno.loadavg()[0]} at the end)`,
   );
-  const width = Math.max(...rows.map(([measure]) => measure.length));
-  console.log(
-    `| ${"measure".padEnd(width)} | median | range         | best   |`,
-  );
-  console.log(`| ${"-".repeat(width)} | ------ | ------------- | ------ |`);
-  for (const [measure, group, figure, digits] of rows) {
-    const sorted = times[group].map(figure).toSorted((a, b) => a - b);
-    const range = `${sorted[0].toFixed(digits)}–${
-      sorted[sorted.length - 1].toFixed(digits)
-    }`;
-    console.log(
-      `| ${measure.padEnd(width)} | ${
-        median(sorted).toFixed(digits).padEnd(6)
-      } | ${range.padEnd(13)} | ${
-        figure(best[group]).toFixed(digits).padEnd(6)
-      } |`,
-    );
-  }
+  printSummary(rows, times, best);
   const codec = new StandardMessageCodec();
   const list = new Float64Array(BYTES / 8);
   const encodeMs = fastest(() => codec.encodeMessage(list));
@@ -320,9 +313,6 @@ async function summary(): Promise<void> {
   );
 }
 
-/** A summary row: its name, group, figure from one round, and digits. */
-type Row = [string, number, (t: number[]) => number, number];
-
 /** The fastest of 20 runs of `work`, in ms. */
 function fastest(work: () => unknown): number {
   let best = Infinity;
@@ -332,11 +322,4 @@ function fastest(work: () => unknown): number {
     best = Math.min(best, performance.now() - start);
   }
   return best;
-}
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]
-    : (sorted[mid - 1] + sorted[mid]) / 2;
 }

@@ -21,7 +21,13 @@
  * fastest times.
  */
 import { IsolatePool } from "../mod.ts";
-import { pause } from "./_measure.ts";
+import {
+  fixed,
+  pause,
+  printSummary,
+  roundsOption,
+  type SummaryRow,
+} from "./_measure.ts";
 
 const WORKERS = 2;
 const FIB_N = 30;
@@ -272,13 +278,7 @@ if (import.meta.main) {
  * per-round figures, and each figure computed from the fastest times.
  */
 async function summary(): Promise<void> {
-  const roundsArg = Deno.args.find((arg) => arg.startsWith("--rounds="));
-  const rounds = roundsArg === undefined ? 15 : Number(roundsArg.slice(9));
-  if (!Number.isSafeInteger(rounds) || rounds < 1) {
-    throw new RangeError(
-      `"--rounds" must be a positive integer, got ${rounds}`,
-    );
-  }
+  const rounds = roundsOption(15);
   // Other processes' load shows in the times: it is printed with them.
   const loadAtStart = Deno.loadavg()[0];
   await using fixtures = await Fixtures.open();
@@ -301,7 +301,7 @@ async function summary(): Promise<void> {
   // Each figure is computed from one round's times; "best" computes it from
   // each side's fastest time over all rounds, which load from other
   // processes (it only ever adds time) disturbs least.
-  const rows: [string, number, (t: number[]) => number, Format][] = [
+  const rows: SummaryRow<number[]>[] = [
     ["fib: single thread, ms", 0, (t) => t[0], fixed(0)],
     ["fib: hand pool speed-up", 0, (t) => t[0] / t[1], speedUp],
     ["fib: IsolatePool speed-up", 0, (t) => t[0] / t[2], speedUp],
@@ -324,26 +324,7 @@ async function summary(): Promise<void> {
         Deno.loadavg()[0]
       } at the end)`,
   );
-  console.log(`| ${"measure".padEnd(34)} | median | range         | best   |`);
-  console.log(`| ${"-".repeat(34)} | ------ | ------------- | ------ |`);
-  for (const [measure, group, figure, format] of rows) {
-    const sorted = times[group].map(figure).toSorted((a, b) => a - b);
-    const range = `${format(sorted[0])}–${format(sorted[sorted.length - 1])}`;
-    console.log(
-      `| ${measure.padEnd(34)} | ${format(median(sorted)).padEnd(6)} | ${
-        range.padEnd(13)
-      } | ${format(figure(best[group])).padEnd(6)} |`,
-    );
-  }
-}
-
-type Format = (value: number) => string;
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]
-    : (sorted[mid - 1] + sorted[mid]) / 2;
+  printSummary(rows, times, best);
 }
 
 function us(value: number): string {
@@ -356,8 +337,4 @@ function speedUp(value: number): string {
 
 function percent(value: number): string {
   return `${(value * 100).toFixed(0)}%`;
-}
-
-function fixed(digits: number): (value: number) => string {
-  return (value) => value.toFixed(digits);
 }
