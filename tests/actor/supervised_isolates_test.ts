@@ -20,6 +20,7 @@ import {
   mainHandler,
   okOf,
   rootToken,
+  SANDBOX,
   sanitized,
   spawnAgent,
 } from "../isolate/_helpers.ts";
@@ -248,17 +249,7 @@ Deno.test({
       const isolate = await Isolate.spawn(
         fixture("supervised.ts"),
         { token: rootToken(), report: reports.sendPort },
-        {
-          permissions: {
-            read: false,
-            write: false,
-            env: false,
-            net: false,
-            run: false,
-            ffi: false,
-            sys: false,
-          },
-        },
+        { permissions: SANDBOX },
       );
       const report = await incoming.next() as SupervisedReport;
       const answer = new ReceivePort("answer");

@@ -209,3 +209,47 @@ export function mainHandler(
     [Symbol.dispose]: () => channel.setMethodCallHandler(null),
   };
 }
+
+/** Every permission denied: a sandboxed worker reaches files only by proxy. */
+export const SANDBOX: Deno.PermissionOptionsObject = {
+  read: false,
+  write: false,
+  env: false,
+  net: false,
+  run: false,
+  ffi: false,
+  sys: false,
+};
+
+/** Sets an environment variable until disposed (then restores it). */
+export function setEnv(name: string, value: string): Disposable {
+  const previous = Deno.env.get(name);
+  Deno.env.set(name, value);
+  return {
+    [Symbol.dispose]: () => {
+      if (previous === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, previous);
+    },
+  };
+}
+
+/**
+ * A fresh ISOLATES_DATA_DIR until disposed (then removed and restored).
+ * With `subfolder`, the variable names a folder inside the temporary one,
+ * not yet created.
+ */
+export async function freshDataDir(
+  prefix: string,
+  subfolder?: string,
+): Promise<AsyncDisposable & { dir: string }> {
+  const root = await Deno.makeTempDir({ prefix });
+  const dir = subfolder === undefined ? root : `${root}/${subfolder}`;
+  const env = setEnv("ISOLATES_DATA_DIR", dir);
+  return {
+    dir,
+    async [Symbol.asyncDispose](): Promise<void> {
+      env[Symbol.dispose]();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}

@@ -24,6 +24,7 @@ import {
 import { userDataDirectory } from "../../src/plugins/_data_dir.ts";
 import {
   firstFrom,
+  freshDataDir,
   guarded,
   rootToken,
   sanitized,
@@ -307,22 +308,6 @@ Deno.test("resolveDirectory() agrees with SharedPreferences on the support direc
   }
 });
 
-/** Points ISOLATES_DATA_DIR at a fresh `data` folder (not yet created). */
-async function freshDataDir(): Promise<AsyncDisposable & { dir: string }> {
-  const root = await Deno.makeTempDir({ prefix: "isolates_paths_" });
-  const dir = join(root, "data");
-  const previous = Deno.env.get("ISOLATES_DATA_DIR");
-  Deno.env.set("ISOLATES_DATA_DIR", dir);
-  return {
-    dir,
-    async [Symbol.asyncDispose](): Promise<void> {
-      if (previous === undefined) Deno.env.delete("ISOLATES_DATA_DIR");
-      else Deno.env.set("ISOLATES_DATA_DIR", previous);
-      await Deno.remove(root, { recursive: true });
-    },
-  };
-}
-
 /** Sets (or deletes, for `undefined`) variables until disposed. */
 function withEnv(vars: Record<string, string | undefined>): Disposable {
   const previous = Object.fromEntries(
@@ -348,7 +333,7 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 Deno.test("getApplicationSupportDirectory() and the others answer ISOLATES_DATA_DIR's folders on the main thread, and create them", async () => {
-  await using data = await freshDataDir();
+  await using data = await freshDataDir("isolates_paths_", "data");
   const { dir } = data;
   assert.equal(await isDirectory(dir), false);
   const traces: PluginCallTrace[] = [];
@@ -503,7 +488,7 @@ Deno.test({
     "PathProvider from a worker runs locally and answers what the main thread answers",
   ...sanitized,
   fn: guarded(async () => {
-    await using _ = await freshDataDir();
+    await using _ = await freshDataDir("isolates_paths_", "data");
     const served: PluginCallTrace[] = [];
     const stop = Plugin.addCallListener((trace) => served.push(trace));
     const report = await reportFrom();
@@ -527,7 +512,7 @@ Deno.test({
     "PathProvider from a sandboxed worker (no env access) is proxied to the main thread with the same answers",
   ...sanitized,
   fn: guarded(async () => {
-    await using _ = await freshDataDir();
+    await using _ = await freshDataDir("isolates_paths_", "data");
     using _options = withEnv({ ISOLATES_WORKER_OPTIONS: "1" });
     const served: PluginCallTrace[] = [];
     const stop = Plugin.addCallListener((trace) => served.push(trace));

@@ -21,6 +21,7 @@ import {
   firstFrom,
   guarded,
   rootToken,
+  SANDBOX,
   sanitized,
 } from "../isolate/_helpers.ts";
 import {
@@ -38,17 +39,6 @@ import type {
   PluginWorkerReady,
   TraceReport,
 } from "./fixtures/plugin_worker.ts";
-
-/** Every permission denied: a worker that can read, write and query nothing. */
-const SANDBOX: Deno.PermissionOptionsObject = {
-  read: false,
-  write: false,
-  env: false,
-  net: false,
-  run: false,
-  ffi: false,
-  sys: false,
-};
 
 /**
  * How the workers are started: `plain` inherits every permission and

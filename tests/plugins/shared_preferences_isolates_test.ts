@@ -22,9 +22,11 @@ import {
   collect,
   errorOf,
   firstFrom,
+  freshDataDir,
   guarded,
   mainHandler,
   rootToken,
+  SANDBOX,
   sanitized,
 } from "../isolate/_helpers.ts";
 import {
@@ -36,17 +38,6 @@ import {
 
 const CHANNEL = "plugins.flutter.io/shared_preferences";
 
-/** Every permission denied: a worker that can read, write and query nothing. */
-const SANDBOX: Deno.PermissionOptionsObject = {
-  read: false,
-  write: false,
-  env: false,
-  net: false,
-  run: false,
-  ffi: false,
-  sys: false,
-};
-
 /**
  * Points the preferences at a fresh directory for one test, and reloads the
  * main thread's instance (it is cached per isolate) so it reads from there.
@@ -55,20 +46,14 @@ const SANDBOX: Deno.PermissionOptionsObject = {
 async function freshPreferences(): Promise<
   AsyncDisposable & { prefs: SharedPreferences; dir: string; file: string }
 > {
-  const dir = await Deno.makeTempDir({ prefix: "isolates_prefs_isolates_" });
-  const previous = Deno.env.get("ISOLATES_DATA_DIR");
-  Deno.env.set("ISOLATES_DATA_DIR", dir);
+  const data = await freshDataDir("isolates_prefs_isolates_");
   const prefs = await SharedPreferences.getInstance();
   await prefs.reload();
   return {
     prefs,
-    dir,
-    file: join(dir, "shared_preferences.db"),
-    async [Symbol.asyncDispose](): Promise<void> {
-      if (previous === undefined) Deno.env.delete("ISOLATES_DATA_DIR");
-      else Deno.env.set("ISOLATES_DATA_DIR", previous);
-      await Deno.remove(dir, { recursive: true });
-    },
+    dir: data.dir,
+    file: join(data.dir, "shared_preferences.db"),
+    [Symbol.asyncDispose]: () => data[Symbol.asyncDispose](),
   };
 }
 

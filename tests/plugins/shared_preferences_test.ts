@@ -11,6 +11,7 @@ import {
   RootIsolateToken,
   SharedPreferences,
 } from "@isolates/isolates";
+import { freshDataDir } from "../isolate/_helpers.ts";
 import type { Write } from "./fixtures/shared_preferences_writer.ts";
 
 /**
@@ -20,20 +21,14 @@ import type { Write } from "./fixtures/shared_preferences_writer.ts";
 async function freshPreferences(): Promise<
   AsyncDisposable & { prefs: SharedPreferences; dir: string; file: string }
 > {
-  const dir = await Deno.makeTempDir({ prefix: "isolates_shared_prefs_" });
-  const previous = Deno.env.get("ISOLATES_DATA_DIR");
-  Deno.env.set("ISOLATES_DATA_DIR", dir);
+  const data = await freshDataDir("isolates_shared_prefs_");
   const prefs = await SharedPreferences.getInstance();
   await prefs.reload();
   return {
     prefs,
-    dir,
-    file: join(dir, "shared_preferences.db"),
-    async [Symbol.asyncDispose](): Promise<void> {
-      if (previous === undefined) Deno.env.delete("ISOLATES_DATA_DIR");
-      else Deno.env.set("ISOLATES_DATA_DIR", previous);
-      await Deno.remove(dir, { recursive: true });
-    },
+    dir: data.dir,
+    file: join(data.dir, "shared_preferences.db"),
+    [Symbol.asyncDispose]: () => data[Symbol.asyncDispose](),
   };
 }
 

@@ -21,9 +21,12 @@ import {
 import {
   ask,
   firstFrom,
+  freshDataDir,
   guarded,
   rootToken,
+  SANDBOX,
   sanitized,
+  setEnv,
 } from "../isolate/_helpers.ts";
 import { scenario, type ScenarioResult } from "./fixtures/sql_scenario.ts";
 import type {
@@ -31,31 +34,6 @@ import type {
   SqlOutcome,
   SqlWorkerReady,
 } from "./fixtures/sql_worker.ts";
-
-/** Sets an environment variable for one test; restores it on dispose. */
-function setEnv(name: string, value: string): Disposable {
-  const previous = Deno.env.get(name);
-  Deno.env.set(name, value);
-  return {
-    [Symbol.dispose]: () => {
-      if (previous === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, previous);
-    },
-  };
-}
-
-/** A fresh ISOLATES_DATA_DIR for one test, removed (and restored) after. */
-async function freshDataDir(): Promise<AsyncDisposable & { dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "isolates_sql_" });
-  const env = setEnv("ISOLATES_DATA_DIR", dir);
-  return {
-    dir,
-    async [Symbol.asyncDispose](): Promise<void> {
-      env[Symbol.dispose]();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 /** Asserts a SqlDatabaseError with `code`, whether thrown or rejected. */
 async function rejectsWith(
@@ -89,16 +67,6 @@ function errorOf(
 function replacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? `${value}n` : value;
 }
-
-const SANDBOX: Deno.PermissionOptionsObject = {
-  read: false,
-  write: false,
-  env: false,
-  net: false,
-  run: false,
-  ffi: false,
-  sys: false,
-};
 
 /** A command without its reply port (the helper adds one). */
 type Order = SqlCommand extends infer C
@@ -145,7 +113,7 @@ Deno.test({
     "getDatabasesPath() is <ISOLATES_DATA_DIR>/databases, and openDatabase() resolves relative paths there",
   ...sanitized,
   fn: guarded(async () => {
-    await using data = await freshDataDir();
+    await using data = await freshDataDir("isolates_sql_");
     const databases = join(data.dir, "databases");
     assert.equal(await getDatabasesPath(), databases);
     assert.ok((await Deno.stat(databases)).isDirectory);
@@ -168,7 +136,7 @@ Deno.test({
     "openDatabase() runs onConfigure, onCreate or onUpgrade or onDowngrade with the versions, then onOpen",
   ...sanitized,
   fn: guarded(async (t) => {
-    await using data = await freshDataDir();
+    await using data = await freshDataDir("isolates_sql_");
     const path = join(data.dir, "versions.db");
     const calls: string[] = [];
     const record = {
@@ -287,7 +255,7 @@ Deno.test({
     "Database CRUD, quoting, injection through values, transactions and batches give sqflite's results",
   ...sanitized,
   fn: guarded(async () => {
-    await using _data = await freshDataDir();
+    await using _data = await freshDataDir("isolates_sql_");
     const steps = await scenario("main");
     assert.deepEqual(steps.created, [1]);
     assert.equal(steps.path, true);
@@ -384,7 +352,7 @@ Deno.test({
     "Database gives the same results on the main thread, in a worker (local connection) and in a sandboxed worker (proxied)",
   ...sanitized,
   fn: guarded(async (t) => {
-    await using _data = await freshDataDir();
+    await using _data = await freshDataDir("isolates_sql_");
     using _options = setEnv("ISOLATES_WORKER_OPTIONS", "1");
     const traces: PluginCallTrace[] = [];
     const stop = Plugin.addCallListener((trace) => traces.push(trace));
@@ -517,7 +485,7 @@ Deno.test({
     "Database opened readOnly refuses writes; a missing file (readOnly) or a file that is not SQLite fails with open_failed",
   ...sanitized,
   fn: guarded(async () => {
-    await using data = await freshDataDir();
+    await using data = await freshDataDir("isolates_sql_");
     const path = join(data.dir, "ro.db");
     const writer = await openDatabase(path, {
       version: 1,
@@ -552,7 +520,7 @@ Deno.test({
     "Database plugin answers malformed calls with typed errors, and keeps serving",
   ...sanitized,
   fn: guarded(async (t) => {
-    await using _data = await freshDataDir();
+    await using _data = await freshDataDir("isolates_sql_");
     using _options = setEnv("ISOLATES_WORKER_OPTIONS", "1");
     const plugin = Database.plugin;
 
@@ -821,7 +789,7 @@ Deno.test({
     "Database with concurrent writers: the main thread, a worker and a sandboxed worker each insert 300 rows into one file without SQLITE_BUSY",
   ...sanitized,
   fn: guarded(async () => {
-    await using _data = await freshDataDir();
+    await using _data = await freshDataDir("isolates_sql_");
     using _options = setEnv("ISOLATES_WORKER_OPTIONS", "1");
     const ROWS = 300;
     await using db = await openDatabase("concurrent.db", {
@@ -878,7 +846,7 @@ Deno.test({
     "Database connections an isolate leaves open in a transaction are released when it dies: a sandboxed one's on the main thread, a worker's own with it",
   ...sanitized,
   fn: guarded(async (t) => {
-    await using _data = await freshDataDir();
+    await using _data = await freshDataDir("isolates_sql_");
     using _options = setEnv("ISOLATES_WORKER_OPTIONS", "1");
     await using db = await openDatabase("held.db", {
       version: 1,
@@ -914,7 +882,7 @@ Deno.test({
     "Database on the main thread waits for another connection's write lock without blocking the event loop, and fails with SQLITE_BUSY after busyTimeout",
   ...sanitized,
   fn: guarded(async () => {
-    await using data = await freshDataDir();
+    await using data = await freshDataDir("isolates_sql_");
     const path = join(data.dir, "busy.db");
     await using holder = await openDatabase(path, {
       version: 1,

@@ -17,47 +17,11 @@ import type {
   FaultyReady,
 } from "./fixtures/faulty.ts";
 
+export { freshDataDir, SANDBOX, setEnv } from "../isolate/_helpers.ts";
+
 /** The URL of a module in `fixtures/`. */
 export function fixture(name: string): URL {
   return new URL(`./fixtures/${name}`, import.meta.url);
-}
-
-/** Every permission denied: a sandboxed worker reaches files only by proxy. */
-export const SANDBOX: Deno.PermissionOptionsObject = {
-  read: false,
-  write: false,
-  env: false,
-  net: false,
-  run: false,
-  ffi: false,
-  sys: false,
-};
-
-/** Sets an environment variable until disposed (then restores it). */
-export function setEnv(name: string, value: string): Disposable {
-  const previous = Deno.env.get(name);
-  Deno.env.set(name, value);
-  return {
-    [Symbol.dispose]: () => {
-      if (previous === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, previous);
-    },
-  };
-}
-
-/** A fresh ISOLATES_DATA_DIR until disposed (then removed and restored). */
-export async function freshDataDir(
-  prefix: string,
-): Promise<AsyncDisposable & { dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix });
-  const env = setEnv("ISOLATES_DATA_DIR", dir);
-  return {
-    dir,
-    async [Symbol.asyncDispose](): Promise<void> {
-      env[Symbol.dispose]();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
 }
 
 /** A command without its reply port (added by {@linkcode Faulty.ask}). */
