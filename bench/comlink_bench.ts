@@ -95,7 +95,7 @@ class PlainWorker implements Disposable {
 /** The three workers, started and warmed up. */
 class Fixtures implements Disposable {
   readonly #raw = new PlainWorker(
-    "./fixtures/comlink_raw_worker.ts",
+    "./fixtures/raw_worker.ts",
     (worker) =>
       worker.addEventListener("message", (event) => {
         const data = event.data as { call?: unknown };
@@ -122,8 +122,12 @@ class Fixtures implements Disposable {
     const fixtures = new Fixtures();
     const commands = fixtures.#next();
     fixtures.#isolate = await Isolate.spawn(
-      new URL("./fixtures/comlink_channel_worker.ts", import.meta.url),
-      { token: RootIsolateToken.instance, reply: fixtures.#replies.sendPort },
+      new URL("./fixtures/channel_worker.ts", import.meta.url),
+      {
+        token: RootIsolateToken.instance,
+        reply: fixtures.#replies.sendPort,
+        channel: "bench/comlink/echo",
+      },
     );
     fixtures.#commands = await commands as SendPort;
     await Promise.all([fixtures.#raw.ready, fixtures.#comlink.ready]);
