@@ -3,6 +3,12 @@
  * work skew short timings, so each measured sample runs a batch of
  * operations after a short pause that lets that work settle.
  */
+import {
+  Isolate,
+  ReceivePort,
+  RootIsolateToken,
+  type SendPort,
+} from "../mod.ts";
 
 /** Waits `ms` milliseconds. */
 export function pause(ms: number): Promise<void> {
@@ -87,4 +93,47 @@ export function printSummary<T>(
       } | ${format(figure(best[group])).padEnd(6)} |`,
     );
   }
+}
+
+/**
+ * A measured isolate driven by commands: it is spawned with `{ token,
+ * reply }` (plus `init`), first sends its command port on `reply`, then
+ * answers each `{ cmd, n }` with one message when the batch is done.
+ */
+export interface CommandIsolate {
+  /** Sends a command and resolves with the isolate's answer. */
+  batch(cmd: string, n: number): Promise<unknown>;
+  /** Closes its command port and kills it. */
+  close(): void;
+}
+
+/** Spawns a {@linkcode CommandIsolate} from a fixture module. */
+export async function commandIsolate(
+  entry: URL,
+  init: Record<string, unknown> = {},
+): Promise<CommandIsolate> {
+  const replies = new ReceivePort();
+  const inbox: ((message: unknown) => void)[] = [];
+  replies.listen((message) => inbox.shift()?.(message));
+  const next = (): Promise<unknown> =>
+    new Promise((resolve) => inbox.push(resolve));
+  const arrived = next();
+  const isolate = await Isolate.spawn(entry, {
+    ...init,
+    token: RootIsolateToken.instance,
+    reply: replies.sendPort,
+  });
+  const commands = await arrived as SendPort;
+  return {
+    batch(cmd: string, n: number): Promise<unknown> {
+      const done = next();
+      commands.send({ cmd, n });
+      return done;
+    },
+    close(): void {
+      commands.send({ cmd: "close", n: 0 });
+      replies.close();
+      isolate.kill();
+    },
+  };
 }

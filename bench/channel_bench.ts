@@ -18,7 +18,7 @@ import {
   RootIsolateToken,
   type SendPort,
 } from "../mod.ts";
-import { pause } from "./_measure.ts";
+import { commandIsolate, pause } from "./_measure.ts";
 
 const echo = new MethodChannel("bench/echo");
 echo.setMethodCallHandler((call) => call.arguments);
@@ -48,24 +48,10 @@ function rawBatch(cmd: string, n: number): Promise<void> {
 }
 
 // --- channel worker -------------------------------------------------------
-const replies = new ReceivePort();
-const inbox: ((message: unknown) => void)[] = [];
-replies.listen((message) => inbox.shift()?.(message));
-function next(): Promise<unknown> {
-  return new Promise((resolve) => inbox.push(resolve));
-}
-const commandsArrived = next();
-const channelIsolate = await Isolate.spawn(
+const channelWorker = await commandIsolate(
   new URL("./fixtures/channel_worker.ts", import.meta.url),
-  { token: RootIsolateToken.instance, reply: replies.sendPort },
 );
-const commands = await commandsArrived as SendPort;
-
-function channelBatch(cmd: string, n: number): Promise<unknown> {
-  const done = next();
-  commands.send({ cmd, n });
-  return done;
-}
+const channelBatch = channelWorker.batch;
 
 // Warm both paths up before anything is measured.
 for (let i = 0; i < 5; i++) {
@@ -157,8 +143,6 @@ Deno.bench({
 
 // Let the process end once the benches are done.
 globalThis.addEventListener("unload", () => {
-  commands.send({ cmd: "close", n: 0 });
-  replies.close();
+  channelWorker.close();
   raw.terminate();
-  channelIsolate.kill();
 });

@@ -18,31 +18,17 @@ import {
   type SendPort,
   SharedPreferences,
 } from "../mod.ts";
-import { pause } from "./_measure.ts";
+import { commandIsolate, pause } from "./_measure.ts";
 import "./fixtures/prefs_plugins.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "isolates_plugin_bench_" });
 Deno.env.set("ISOLATES_DATA_DIR", dir);
 
 // --- the worker that calls the plugins ---------------------------------------
-const replies = new ReceivePort();
-const inbox: ((message: unknown) => void)[] = [];
-replies.listen((message) => inbox.shift()?.(message));
-function next(): Promise<unknown> {
-  return new Promise((resolve) => inbox.push(resolve));
-}
-const commandsArrived = next();
-const worker = await Isolate.spawn(
+const worker = await commandIsolate(
   new URL("./fixtures/plugin_worker.ts", import.meta.url),
-  { token: RootIsolateToken.instance, reply: replies.sendPort },
 );
-const commands = await commandsArrived as SendPort;
-
-function batch(cmd: string, n: number): Promise<unknown> {
-  const done = next();
-  commands.send({ cmd, n });
-  return done;
-}
+const batch = worker.batch;
 
 const CALLS = 200;
 for (let i = 0; i < 5; i++) {
@@ -118,9 +104,7 @@ Deno.bench({
 });
 
 globalThis.addEventListener("unload", () => {
-  commands.send({ cmd: "close", n: 0 });
-  replies.close();
-  worker.kill();
+  worker.close();
   raw.close();
   Deno.removeSync(dir, { recursive: true });
 });
