@@ -4,7 +4,6 @@
 // malformed raw calls, and a sandboxed worker storing through the main
 // thread.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
   Isolate,
@@ -22,7 +21,6 @@ import {
   collect,
   errorOf,
   firstFrom,
-  freshDataDir,
   guarded,
   mainHandler,
   rootToken,
@@ -35,27 +33,9 @@ import {
   type PrefsWorkerReady,
   probe,
 } from "./fixtures/prefs_worker.ts";
+import { freshPreferences } from "./_prefs.ts";
 
 const CHANNEL = "plugins.flutter.io/shared_preferences";
-
-/**
- * Points the preferences at a fresh directory for one test, and reloads the
- * main thread's instance (it is cached per isolate) so it reads from there.
- * Workers read the same ISOLATES_DATA_DIR (the environment is the process's).
- */
-async function freshPreferences(): Promise<
-  AsyncDisposable & { prefs: SharedPreferences; dir: string; file: string }
-> {
-  const data = await freshDataDir("isolates_prefs_isolates_");
-  const prefs = await SharedPreferences.getInstance();
-  await prefs.reload();
-  return {
-    prefs,
-    dir: data.dir,
-    file: join(data.dir, "shared_preferences.db"),
-    [Symbol.asyncDispose]: () => data[Symbol.asyncDispose](),
-  };
-}
 
 interface PrefsWorker extends AsyncDisposable {
   id: string;

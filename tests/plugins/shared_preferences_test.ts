@@ -2,7 +2,6 @@
 // ISOLATES_DATA_DIR (issue 4, item 4), from the main thread, from a worker,
 // from a new process, and the seed's program.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
   Isolate,
@@ -11,26 +10,8 @@ import {
   RootIsolateToken,
   SharedPreferences,
 } from "@isolates/isolates";
-import { freshDataDir } from "../isolate/_helpers.ts";
 import type { Write } from "./fixtures/shared_preferences_writer.ts";
-
-/**
- * Points the preferences at a fresh directory for one test, and reloads the
- * main thread's instance (it is cached per isolate) so it reads from there.
- */
-async function freshPreferences(): Promise<
-  AsyncDisposable & { prefs: SharedPreferences; dir: string; file: string }
-> {
-  const data = await freshDataDir("isolates_shared_prefs_");
-  const prefs = await SharedPreferences.getInstance();
-  await prefs.reload();
-  return {
-    prefs,
-    dir: data.dir,
-    file: join(data.dir, "shared_preferences.db"),
-    [Symbol.asyncDispose]: () => data[Symbol.asyncDispose](),
-  };
-}
+import { freshPreferences } from "./_prefs.ts";
 
 /** Reads one row of the preferences file directly, bypassing the module. */
 function readRow(
