@@ -16,7 +16,6 @@ import {
   MethodChannel,
   ReceivePort,
   RootIsolateToken,
-  type SendPort,
 } from "../mod.ts";
 import { commandIsolate, pause } from "./_measure.ts";
 

@@ -11,13 +11,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import {
-  Isolate,
-  ReceivePort,
-  RootIsolateToken,
-  type SendPort,
-  SharedPreferences,
-} from "../mod.ts";
+import { SharedPreferences } from "../mod.ts";
 import { commandIsolate, pause } from "./_measure.ts";
 import "./fixtures/prefs_plugins.ts";
 
