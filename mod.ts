@@ -138,6 +138,10 @@ export {
   type PoolTask,
 } from "./src/actor/isolate_pool.ts";
 export { PoolClosedError } from "./src/actor/pool_closed_error.ts";
+export type {
+  PoolTransport,
+  TransportTask,
+} from "./src/actor/pool_transport.ts";
 export {
   type Affinity,
   type Placement,

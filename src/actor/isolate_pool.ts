@@ -13,6 +13,7 @@ import type { TaskAnswer } from "../isolate/_runtime.ts";
 import { encodeRefs, reviveRefs } from "../isolate/_message_refs.ts";
 import { MailboxFullError } from "../errors/mailbox_full_error.ts";
 import { PoolClosedError } from "./pool_closed_error.ts";
+import type { PoolTransport } from "./pool_transport.ts";
 import { Supervisor } from "./supervisor.ts";
 import type {
   ChildDetails,
@@ -161,6 +162,14 @@ export interface IsolatePoolOptions {
    * @default {RootIsolateToken.instance}
    */
   token?: RootIsolateToken | null;
+  /**
+   * Where tasks go beyond the pool's own workers (other processes or
+   * machines, e.g. `NatsTransport` from `@isolates/isolates/nats`). Local
+   * workers take tasks first; the transport takes what they cannot, up to
+   * its `capacity`. With a transport, `size` may be 0: every task is
+   * remote. A task with ports or transfers in its input stays local.
+   */
+  transport?: PoolTransport;
 }
 
 /**
@@ -207,6 +216,8 @@ interface Job {
   readonly reject: (error: unknown) => void;
   /** The worker it was sent to, while it is there. */
   slot: Slot | null;
+  /** Aborts it on the transport, while the transport holds it. */
+  remote: AbortController | null;
   /** Whether it waits in the queue. */
   queued: boolean;
   /** When it was sent to its worker. */
@@ -297,6 +308,8 @@ export class IsolatePool implements Supervisable {
   readonly #period: number;
   readonly #permissions: Deno.PermissionOptions | undefined;
   readonly #token: RootIsolateToken | null;
+  readonly #transport: PoolTransport | null;
+  #remoteInFlight = 0;
 
   readonly #definitions: Definition[] = [];
   readonly #definitionIds = new Map<string, number>();
@@ -331,7 +344,9 @@ export class IsolatePool implements Supervisable {
     const cores = navigator.hardwareConcurrency || 1;
     const max = options.size ?? options.max ?? cores;
     const min = options.size ?? options.min ?? Math.min(1, max);
-    this.#max = positive(
+    this.#transport = options.transport ?? null;
+    // With a transport, the pool may have no workers of its own.
+    this.#max = (this.#transport === null ? positive : count)(
       options.size !== undefined ? "size" : "max",
       max,
       this.name,
@@ -373,6 +388,9 @@ export class IsolatePool implements Supervisable {
       ? RootIsolateToken.instance
       : options.token;
     for (let i = 0; i < this.#min; i++) this.#spawn();
+    this.#transport?.attach(() => {
+      if (this.#state !== "stopped") this.#pump();
+    });
     // The root supervisor holds the pool (and, through it, its workers):
     // `Supervisor.root.inspect()` shows them.
     Supervisor.root.startChild({
@@ -397,9 +415,9 @@ export class IsolatePool implements Supervisable {
     return this.#queued;
   }
 
-  /** Tasks sent to workers and not yet answered. */
+  /** Tasks sent to workers (or the transport) and not yet answered. */
   get running(): number {
-    let n = 0;
+    let n = this.#remoteInFlight;
     for (const slot of this.#slots) n += slot.outstanding.length;
     return n;
   }
@@ -482,6 +500,17 @@ export class IsolatePool implements Supervisable {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (
+      this.#max === 0 &&
+      (encoded.refs || (options.transfer !== undefined &&
+        options.transfer.length > 0))
+    ) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot run the task in pool "${this.name}": its input holds ports or transfers, which cannot leave this process, and the pool has no workers of its own; give the pool local workers ("size" >= 1) or send plain data`,
+        ),
+      );
+    }
     const priority = options.priority ?? FIRST_PRIORITY;
     if (typeof priority !== "number" || Number.isNaN(priority)) {
       return Promise.reject(
@@ -504,6 +533,7 @@ export class IsolatePool implements Supervisable {
       resolve,
       reject,
       slot: null,
+      remote: null,
       queued: false,
       sentAt: 0,
       long: false,
@@ -611,6 +641,18 @@ export class IsolatePool implements Supervisable {
           running: slot.outstanding.length > 0 ? 1 : 0,
           queued: Math.max(0, slot.outstanding.length - 1),
           mailboxDepth: slot.isolate.describe().mailboxDepth,
+        },
+      });
+    }
+    if (this.#transport !== null) {
+      children.push({
+        id: `transport:${this.#transport.name}`,
+        state: "running",
+        restart: "permanent",
+        restarts: 0,
+        details: {
+          running: this.#remoteInFlight,
+          capacity: this.#transport.capacity,
         },
       });
     }
@@ -728,9 +770,13 @@ export class IsolatePool implements Supervisable {
       const job = this.#peek();
       if (job === null) break;
       const slot = this.#slotFor(job);
-      if (slot === null) break;
-      this.#dequeue();
-      this.#send(slot, job);
+      if (slot !== null) {
+        this.#dequeue();
+        this.#send(slot, job);
+      } else if (this.#remoteTakes(job)) {
+        this.#dequeue();
+        this.#sendRemote(job);
+      } else break;
     }
     if (
       this.#queued > this.#starting &&
@@ -824,6 +870,53 @@ export class IsolatePool implements Supervisable {
         onFail(error);
       }
     } else slot.link.post(order, undefined, onFail);
+  }
+
+  /** Whether the transport has room for `job`, which may leave. */
+  #remoteTakes(job: Job): boolean {
+    return this.#transport !== null &&
+      this.#remoteInFlight < this.#transport.capacity &&
+      !job.refs &&
+      (job.transfer === undefined || job.transfer.length === 0);
+  }
+
+  #sendRemote(job: Job): void {
+    const definition = this.#definitions[job.task];
+    const controller = new AbortController();
+    job.remote = controller;
+    this.#remoteInFlight++;
+    let running: Promise<unknown>;
+    try {
+      running = this.#transport!.run({
+        id: job.id,
+        entry: definition.entry,
+        exportName: definition.exportName,
+        source: definition.source,
+        input: job.payload,
+      }, controller.signal);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (value) => this.#remoteSettled(job, true, value),
+      (error) => this.#remoteSettled(job, false, error),
+    );
+  }
+
+  #remoteSettled(job: Job, ok: boolean, value: unknown): void {
+    job.remote = null;
+    this.#remoteInFlight--;
+    if (ok && !job.settled) {
+      this.#settle(job);
+      job.resolve(value);
+    } else if (ok) this.#settle(job);
+    else this.#fail(job, value);
+    if (this.#state === "stopped") {
+      this.#checkExited();
+      return;
+    }
+    this.#pump();
+    this.#checkDrained();
   }
 
   #unsend(slot: Slot, job: Job): void {
@@ -1002,6 +1095,7 @@ export class IsolatePool implements Supervisable {
   #abort(job: Job, reason: unknown): void {
     if (job.settled) return;
     this.#fail(job, reason);
+    if (job.remote !== null) return; // #fail aborted it on the transport
     const slot = job.slot;
     if (slot === null) {
       this.#checkDrained();
@@ -1031,6 +1125,10 @@ export class IsolatePool implements Supervisable {
   }
 
   #fail(job: Job, error: unknown): void {
+    // The transport stops it where it runs, and settles it then.
+    if (job.remote !== null && !job.remote.signal.aborted) {
+      job.remote.abort(error);
+    }
     if (job.settled) {
       this.#settle(job);
       return;
@@ -1056,7 +1154,7 @@ export class IsolatePool implements Supervisable {
         job.timer = null;
       }
     }
-    if (job.slot === null) {
+    if (job.slot === null && job.remote === null) {
       if (job.graceTimer !== null) {
         clearTimeout(job.graceTimer);
         job.graceTimer = null;
@@ -1106,7 +1204,10 @@ export class IsolatePool implements Supervisable {
   }
 
   #checkExited(): void {
-    if (this.#slots.size > 0 || this.#exitReason === null) return;
+    if (
+      this.#slots.size > 0 || this.#remoteInFlight > 0 ||
+      this.#exitReason === null
+    ) return;
     for (const job of this.#jobs.values()) {
       if (job.graceTimer !== null) clearTimeout(job.graceTimer);
     }

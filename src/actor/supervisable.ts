@@ -71,6 +71,8 @@ export interface ChildDetails {
   isolate?: string;
   /** Workers replaced after they crashed or were terminated (a pool). */
   replaced?: number;
+  /** Tasks a pool's transport may hold now (its remote nodes' room). */
+  capacity?: number;
   /** The children of a child that supervises others. */
   children?: SupervisorTreeNode[];
 }

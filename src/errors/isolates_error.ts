@@ -47,7 +47,10 @@ export type IsolatesErrorCode =
   | "supervisor"
   | "pool_closed"
   | "sandbox_unavailable"
-  | "plugin";
+  | "plugin"
+  | "remote_auth"
+  | "remote_node_lost"
+  | "remote_unavailable";
 
 /**
  * Options for {@linkcode IsolatesError}.

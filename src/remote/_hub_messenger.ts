@@ -1,0 +1,84 @@
+import type { NatsConnection } from "nats";
+import type {
+  BinaryMessenger,
+  MessageHandler,
+} from "../channels/binary_messenger.ts";
+import { decodeRemote, encodeRemote } from "./_wire.ts";
+import { RemoteNodeError } from "./remote_node_error.ts";
+
+/**
+ * A node's messenger to its hub's root: each message is a NATS request
+ * carrying the node's token, answered by the platform handler the hub's
+ * root registered on that channel (the proxy pattern, over the network).
+ */
+export class HubMessenger implements BinaryMessenger {
+  readonly #nc: NatsConnection;
+  readonly #subject: string;
+  readonly #token: string;
+  readonly #hub: string;
+  readonly #timeout: number;
+
+  constructor(
+    nc: NatsConnection,
+    subject: string,
+    token: string,
+    hub: string,
+    timeout: number,
+  ) {
+    this.#nc = nc;
+    this.#subject = subject;
+    this.#token = token;
+    this.#hub = hub;
+    this.#timeout = timeout;
+  }
+
+  async send(
+    channel: string,
+    message: Uint8Array | null,
+  ): Promise<Uint8Array | null> {
+    let bytes: Uint8Array;
+    try {
+      const reply = await this.#nc.request(
+        this.#subject,
+        encodeRemote({
+          kind: "call",
+          token: this.#token,
+          channel,
+          payload: message,
+        }),
+        { timeout: this.#timeout },
+      );
+      bytes = reply.data;
+    } catch (error) {
+      throw new RemoteNodeError(
+        "remote_unavailable",
+        `Cannot call channel "${channel}" on hub "${this.#hub}": the hub did not answer (${
+          error instanceof Error ? error.message : String(error)
+        }); check that the hub's transport is open`,
+        null,
+        error,
+      );
+    }
+    const answer = decodeRemote(bytes);
+    if (answer?.kind === "reply") return answer.payload;
+    // A channel the hub does not serve is a channel nothing handles.
+    if (answer?.kind === "refused" && answer.code === "channel") return null;
+    if (answer?.kind === "refused") {
+      throw new RemoteNodeError(
+        "remote_auth",
+        answer.message,
+        answer.code as "forged" | "foreign" | "expired" | "revoked",
+      );
+    }
+    throw new RemoteNodeError(
+      "remote_unavailable",
+      `Cannot call channel "${channel}" on hub "${this.#hub}": its answer is not a hub message`,
+    );
+  }
+
+  setMessageHandler(channel: string, _handler: MessageHandler | null): void {
+    throw new TypeError(
+      `Cannot set a handler for "${channel}" on the hub's messenger: it only sends calls to the hub's root; set handlers with the default messenger`,
+    );
+  }
+}

@@ -1,0 +1,518 @@
+import type { JsMsg, KV, Msg, NatsConnection } from "nats";
+import {
+  IsolatePool,
+  type IsolatePoolOptions,
+  type PoolTask,
+} from "../actor/isolate_pool.ts";
+import type { BinaryMessenger } from "../channels/binary_messenger.ts";
+import { type SerializedError, serializeError } from "../isolate/protocol.ts";
+import { RemoteError } from "../isolate/remote_error.ts";
+import { ServicesBinding } from "../isolate/services_binding.ts";
+import { HubMessenger } from "./_hub_messenger.ts";
+import { nodeOf } from "./_token.ts";
+import {
+  decodeRemote,
+  encodeRemote,
+  NAME,
+  type RemoteMessage,
+  type Subjects,
+  subjectsOf,
+} from "./_wire.ts";
+import { open, streamOf } from "./nats_transport.ts";
+import { RemoteNodeError } from "./remote_node_error.ts";
+
+/**
+ * Options of {@linkcode NatsNode.start}.
+ *
+ * @example A node of hub "images" with 4 workers that forwards a plugin
+ * ```ts
+ * import type { NatsNodeOptions } from "@isolates/isolates/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const options: NatsNodeOptions = {
+ *   servers: "127.0.0.1:4222",
+ *   hub: "images",
+ *   token: Deno.env.get("ISOLATES_NODE_TOKEN") ?? "v1.images.n1.0.none",
+ *   size: 4,
+ *   forward: ["app/audit_log"],
+ * };
+ * assert.equal(options.size, 4);
+ * ```
+ */
+export interface NatsNodeOptions {
+  /**
+   * The NATS servers.
+   *
+   * @default {"127.0.0.1:4222"}
+   */
+  servers?: string | string[];
+  /**
+   * The hub to join.
+   *
+   * @default {"default"}
+   */
+  hub?: string;
+  /** The token the hub issued for this node (`issueToken`). */
+  token: string;
+  /**
+   * Workers of the node's own pool.
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
+  size?: number;
+  /**
+   * Tasks the node takes at once (the rest wait at the hub).
+   *
+   * @default {8 × size}
+   */
+  capacity?: number;
+  /** More settings of the node's own pool. */
+  pool?: Omit<IsolatePoolOptions, "size" | "min" | "max" | "transport">;
+  /**
+   * Platform channels answered by the hub's root: calls on them from this
+   * node's isolates (and its main thread) go to the hub.
+   *
+   * @default {[]}
+   */
+  forward?: string[];
+  /**
+   * How long a call to the hub's root may take, in ms.
+   *
+   * @default {30000}
+   */
+  callTimeout?: number;
+  /**
+   * The first subject token, as the hub's.
+   *
+   * @default {"isolates"}
+   */
+  prefix?: string;
+}
+
+/** A task the node runs now. */
+interface Running {
+  readonly controller: AbortController;
+}
+
+/**
+ * A process that runs a hub's tasks: it joins the hub (`NatsTransport`)
+ * with a token, takes tasks from the hub's NATS queue group (or JetStream
+ * work queue, in durable mode), runs them in its own supervised
+ * {@linkcode IsolatePool}, and answers. It reports it lives every
+ * heartbeat; cancellations and timeouts from the hub abort the task here.
+ * Channels in `forward` reach the hub's root plugins; `messenger` calls
+ * them directly.
+ *
+ * @example A wrong hub address gets a typed error
+ * ```ts
+ * import { NatsNode, RemoteNodeError } from "@isolates/isolates/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const error = await NatsNode.start({
+ *   servers: "127.0.0.1:1",
+ *   token: "v1.default.n1.0.none",
+ * }).catch((e) => e);
+ * assert.ok(error instanceof RemoteNodeError);
+ * assert.equal(error.code, "remote_unavailable");
+ * ```
+ */
+export class NatsNode implements AsyncDisposable {
+  /** The node's name (from its token). */
+  readonly node: string;
+  /** The hub it joined. */
+  readonly hub: string;
+  /** Sends platform-channel messages to the hub's root. */
+  readonly messenger: BinaryMessenger;
+  readonly #nc: NatsConnection;
+  readonly #subjects: Subjects;
+  readonly #pool: IsolatePool;
+  readonly #capacity: number;
+  readonly #forward: string[];
+  readonly #running = new Map<string, Running>();
+  readonly #cancelled = new Set<string>();
+  readonly #functions = new Map<string, PoolTask>();
+  readonly #stops: Array<() => void> = [];
+  readonly #work: Set<Promise<void>> = new Set();
+  #done = 0;
+  #closing: Promise<void> | null = null;
+
+  private constructor(init: {
+    node: string;
+    hub: string;
+    nc: NatsConnection;
+    subjects: Subjects;
+    options: NatsNodeOptions;
+  }) {
+    const { options } = init;
+    this.node = init.node;
+    this.hub = init.hub;
+    this.#nc = init.nc;
+    this.#subjects = init.subjects;
+    const size = options.size ?? (navigator.hardwareConcurrency || 1);
+    this.#capacity = options.capacity ?? size * 8;
+    this.#pool = new IsolatePool({
+      ...options.pool,
+      name: `node:${init.node}`,
+      size,
+    });
+    this.messenger = new HubMessenger(
+      init.nc,
+      init.subjects.platform,
+      options.token,
+      init.hub,
+      options.callTimeout ?? 30_000,
+    );
+    this.#forward = options.forward ?? [];
+  }
+
+  /**
+   * Connects, joins the hub, and starts taking tasks.
+   *
+   * @param options The servers, hub, token and the node's pool.
+   * @returns The running node.
+   * @throws {RemoteNodeError} `remote_auth` when the hub refuses the token
+   * (`reason` says why), `remote_unavailable` when NATS or the hub does not
+   * answer.
+   * @throws {RangeError} When an option is out of range.
+   */
+  static async start(options: NatsNodeOptions): Promise<NatsNode> {
+    const hub = options.hub ?? "default";
+    const prefix = options.prefix ?? "isolates";
+    if (!NAME.test(hub) || !NAME.test(prefix)) {
+      throw new RangeError(
+        `Cannot start a node of hub "${hub}" (prefix "${prefix}"): use 1 to 64 letters, digits, "_" or "-"`,
+      );
+    }
+    for (
+      const [name, value] of [
+        ["size", options.size],
+        ["capacity", options.capacity],
+      ] as const
+    ) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+        throw new RangeError(
+          `Cannot start a node of hub "${hub}": "${name}" must be a positive integer, got ${value}`,
+        );
+      }
+    }
+    const node = typeof options.token === "string"
+      ? nodeOf(options.token)
+      : null;
+    if (node === null || !NAME.test(node)) {
+      throw new RemoteNodeError(
+        "remote_auth",
+        `Cannot join hub "${hub}": the token is not one a hub issues; ask the hub for a token (issueToken)`,
+        "forged",
+      );
+    }
+    const nc = await open(options.servers, node);
+    const close = (): Promise<void> => nc.close();
+    const size = options.size ?? (navigator.hardwareConcurrency || 1);
+    let answer: RemoteMessage | null;
+    try {
+      const reply = await nc.request(
+        `${prefix}.${hub}.join`,
+        encodeRemote({
+          kind: "join",
+          token: options.token,
+          node,
+          capacity: options.capacity ?? size * 8,
+        }),
+        { timeout: 5000 },
+      );
+      answer = decodeRemote(reply.data);
+    } catch (error) {
+      await close();
+      throw new RemoteNodeError(
+        "remote_unavailable",
+        `Cannot join hub "${hub}": no hub answered (${
+          error instanceof Error ? error.message : String(error)
+        }); start the hub (NatsTransport.connect) first`,
+        null,
+        error,
+      );
+    }
+    if (answer?.kind === "refused") {
+      await close();
+      throw new RemoteNodeError(
+        "remote_auth",
+        answer.message,
+        answer.code as "forged" | "foreign" | "expired" | "revoked",
+      );
+    }
+    if (answer?.kind !== "welcome") {
+      await close();
+      throw new RemoteNodeError(
+        "remote_unavailable",
+        `Cannot join hub "${hub}": its answer is not a hub message`,
+      );
+    }
+    const self = new NatsNode({
+      node,
+      hub,
+      nc,
+      subjects: subjectsOf(prefix, hub, answer.tag),
+      options,
+    });
+    try {
+      await self.#start(answer);
+    } catch (error) {
+      await self.close();
+      throw new RemoteNodeError(
+        "remote_unavailable",
+        `Cannot take tasks from hub "${hub}": ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        null,
+        error,
+      );
+    }
+    return self;
+  }
+
+  /** Tasks it runs now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Tasks it has finished. */
+  get done(): number {
+    return this.#done;
+  }
+
+  /**
+   * Leaves the hub: takes no new task, finishes those it holds, says goodbye
+   * and closes its pool and its connection. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Leaves the hub (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #start(
+    welcome: Extract<RemoteMessage, { kind: "welcome" }>,
+  ): Promise<void> {
+    const s = this.#subjects;
+    const cancels = this.#nc.subscribe(s.cancel, {
+      callback: (error, msg) => {
+        if (error !== null) return;
+        const message = decodeRemote(msg.data);
+        if (message?.kind !== "cancel") return;
+        const running = this.#running.get(message.id);
+        if (running !== undefined) running.controller.abort(message.reason);
+        else if (welcome.durable) this.#remember(message.id);
+      },
+    });
+    this.#stops.push(() => cancels.unsubscribe());
+    if (welcome.durable) await this.#consume(welcome.ackWait);
+    else {
+      const tasks = this.#nc.subscribe(s.tasks, {
+        queue: "nodes",
+        callback: (error, msg) => {
+          if (error === null) this.#onTask(msg);
+        },
+      });
+      this.#stops.push(() => tasks.unsubscribe());
+    }
+    const beat = (): void =>
+      this.#nc.publish(
+        s.alive,
+        encodeRemote({
+          kind: "alive",
+          node: this.node,
+          capacity: this.#capacity,
+          running: this.#running.size,
+        }),
+      );
+    const heart = setInterval(beat, welcome.heartbeat);
+    this.#stops.push(() => clearInterval(heart));
+    beat();
+    for (const channel of this.#forward) {
+      ServicesBinding.defaultBinaryMessenger.setMessageHandler(
+        channel,
+        (message) => this.messenger.send(channel, message),
+      );
+      this.#stops.push(() =>
+        ServicesBinding.defaultBinaryMessenger.setMessageHandler(channel, null)
+      );
+    }
+    await this.#nc.flush();
+  }
+
+  #onTask(msg: Msg): void {
+    const message = decodeRemote(msg.data);
+    if (message?.kind !== "task" || msg.reply === undefined) return;
+    const reply = msg.reply;
+    this.#nc.publish(
+      reply,
+      encodeRemote({
+        kind: "accepted",
+        id: message.id,
+        attempt: message.attempt,
+        node: this.node,
+      }),
+    );
+    this.#track(
+      this.#run(message).then((answer) => {
+        this.#nc.publish(reply, this.#encodeAnswer(answer));
+      }),
+    );
+  }
+
+  async #consume(ackWait: number): Promise<void> {
+    const js = this.#nc.jetstream();
+    const stream = streamOf(this.hub);
+    const results = await js.views.kv(`${stream}_results`, { bindOnly: true });
+    const consumer = await js.consumers.get(stream, "nodes");
+    const messages = await consumer.consume({
+      max_messages: this.#capacity,
+    });
+    this.#stops.push(() => messages.stop());
+    (async () => {
+      for await (const jsMsg of messages) {
+        const message = decodeRemote(jsMsg.data);
+        if (message?.kind !== "task") {
+          jsMsg.term(); // not a task: never deliver it again
+          continue;
+        }
+        if (this.#cancelled.has(message.id)) {
+          jsMsg.ack();
+          continue;
+        }
+        this.#track(this.#durable(jsMsg, message, results, ackWait));
+      }
+    })().catch(() => {});
+  }
+
+  async #durable(
+    jsMsg: JsMsg,
+    message: Extract<RemoteMessage, { kind: "task" }>,
+    results: KV,
+    ackWait: number,
+  ): Promise<void> {
+    // Progress reports keep JetStream from handing a long task elsewhere.
+    const progress = setInterval(() => jsMsg.working(), ackWait / 3);
+    try {
+      const answer = await this.#run(message);
+      if (this.#closing !== null && answer.kind === "failed") {
+        jsMsg.nak(); // stopped by this node's shutdown: another node runs it
+        return;
+      }
+      // The result is stored before the task is acknowledged.
+      await results.put(message.id, this.#encodeAnswer(answer));
+      jsMsg.ack();
+    } catch {
+      jsMsg.nak();
+    } finally {
+      clearInterval(progress);
+    }
+  }
+
+  async #run(
+    message: Extract<RemoteMessage, { kind: "task" }>,
+  ): Promise<RemoteMessage> {
+    const controller = new AbortController();
+    this.#running.set(message.id, { controller });
+    const base = { id: message.id, attempt: message.attempt, node: this.node };
+    try {
+      const task = this.#taskOf(message);
+      const options = { signal: controller.signal };
+      const result = typeof task === "function"
+        ? await this.#pool.run(task, message.input, options)
+        : await this.#pool.run(task, message.input, options);
+      return { kind: "done", ...base, result };
+    } catch (error) {
+      return { kind: "failed", ...base, error: originOf(error) };
+    } finally {
+      this.#running.delete(message.id);
+      this.#done++;
+    }
+  }
+
+  #taskOf(
+    message: Extract<RemoteMessage, { kind: "task" }>,
+  ): PoolTask {
+    if (message.source === null) {
+      return { module: message.entry ?? "", exportName: message.exportName };
+    }
+    let task = this.#functions.get(message.source);
+    if (task === undefined) {
+      // Compiled here only to hand its source on: the pool sends the source
+      // to a worker, which runs it.
+      task = (0, eval)(`(${message.source})`) as PoolTask;
+      if (this.#functions.size >= 1000) this.#functions.clear();
+      this.#functions.set(message.source, task);
+    }
+    return task;
+  }
+
+  #encodeAnswer(answer: RemoteMessage): Uint8Array {
+    try {
+      return encodeRemote(answer);
+    } catch (error) {
+      if (answer.kind !== "done") throw error;
+      return encodeRemote({
+        kind: "failed",
+        id: answer.id,
+        attempt: answer.attempt,
+        node: answer.node,
+        error: serializeError(
+          new TypeError(
+            `Cannot send the task's result back to the hub: it cannot be serialized (${
+              error instanceof Error ? error.message : String(error)
+            }); return structured-cloneable data`,
+          ),
+        ),
+      });
+    }
+  }
+
+  #remember(id: string): void {
+    if (this.#cancelled.size >= 10_000) this.#cancelled.clear();
+    this.#cancelled.add(id);
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.catch(() => {}).finally(() =>
+      this.#work.delete(tracked)
+    );
+    this.#work.add(tracked);
+  }
+
+  async #close(): Promise<void> {
+    for (const stop of this.#stops.splice(0)) stop();
+    await Promise.all(this.#work);
+    await this.#pool.close();
+    try {
+      this.#nc.publish(
+        this.#subjects.alive,
+        encodeRemote({ kind: "bye", node: this.node }),
+      );
+      await this.#nc.flush();
+    } catch {
+      // The connection is already gone: the hub notices the silence.
+    }
+    await this.#nc.close();
+  }
+}
+
+/** The task's own error, unwrapped from the local pool's `RemoteError`. */
+function originOf(error: unknown): SerializedError {
+  if (error instanceof RemoteError) {
+    const prefix = `${error.remoteName}: `;
+    return {
+      name: error.remoteName,
+      message: error.message.startsWith(prefix)
+        ? error.message.slice(prefix.length)
+        : error.message,
+      stack: error.remoteStack,
+      code: error.remoteCode,
+    };
+  }
+  return serializeError(error);
+}
