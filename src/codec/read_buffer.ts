@@ -251,6 +251,58 @@ export class ReadBuffer {
     return text;
   }
 
+  /**
+   * Reads a string the way the standard codec writes one: a size (one byte
+   * below 254, `254` then a uint16, `255` then a uint32), then that many
+   * bytes of strict UTF-8. It mirrors {@linkcode WriteBuffer.putSizedUtf8}.
+   *
+   * @example Reading what putSizedUtf8 wrote
+   * ```ts
+   * import { FormatException, ReadBuffer, WriteBuffer } from "@isolates/isolates";
+   * import assert from "node:assert/strict";
+   *
+   * const writer = new WriteBuffer();
+   * writer.putSizedUtf8("key");
+   * writer.putSizedUtf8("é".repeat(300)); // a 600-byte size: 254 + uint16
+   * const reader = new ReadBuffer(writer.done());
+   * assert.equal(reader.getSizedUtf8(), "key");
+   * assert.equal(reader.getSizedUtf8(), "é".repeat(300));
+   * assert.equal(reader.hasRemaining, false);
+   * assert.throws(
+   *   () => new ReadBuffer(new Uint8Array([5, 97])).getSizedUtf8(),
+   *   FormatException,
+   * );
+   * ```
+   *
+   * @returns The decoded string.
+   * @throws {FormatException} When the message is too short or the bytes are
+   * not valid UTF-8.
+   */
+  getSizedUtf8(): string {
+    const data = this.data;
+    const at = this.#position;
+    if (at < data.length) {
+      const size = data[at];
+      // The common case, a short string whose size fits in one byte, with
+      // the same checks getUint8 and getUtf8 make.
+      if (size < 254 && size <= SHORT_STRING_BYTES && size < data.length - at) {
+        const start = at + 1;
+        const cached = shortAscii(data, start, start + size);
+        if (cached !== null) {
+          this.#position = start + size;
+          return cached;
+        }
+      }
+    }
+    const first = this.getUint8();
+    const size = first < 254
+      ? first
+      : first === 254
+      ? this.getUint16()
+      : this.getUint32();
+    return this.getUtf8(size);
+  }
+
   #getElements<
     T extends Int32Array | BigInt64Array | Float32Array | Float64Array,
   >(

@@ -113,10 +113,12 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
   // Whether writeSize is the standard one, so strings can be written with
   // their size in one pass (decided once: overriding is a class-level act).
   #standardSizes: boolean = this.writeSize === standardWriteSize;
-  // Whether reading is the standard one, so map keys tagged as strings can
-  // skip the generic dispatch (a subclass may read tag 7 its own way).
+  // Whether reading is the standard one, so strings in maps and lists can
+  // skip the generic dispatch (a subclass may read tag 7 or sizes its own
+  // way).
   #standardReads: boolean = this.readValue === standardReadValue &&
-    this.readValueOfType === standardReadValueOfType;
+    this.readValueOfType === standardReadValueOfType &&
+    this.readSize === standardReadSize;
 
   /**
    * Encodes a message.
@@ -281,7 +283,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
           // Keys are nearly always short strings: read them without the
           // generic dispatch (the same bytes, the same checks).
           const key = data[buffer.position] === STRING && this.#standardReads
-            ? (buffer.getUint8(), buffer.getUtf8(this.readSize(buffer)))
+            ? (buffer.getUint8(), buffer.getSizedUtf8())
             : this.readValue(buffer);
           map.set(key, this.#readElement(buffer));
         }
@@ -449,7 +451,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
     const type = buffer.getUint8();
     switch (type) {
       case STRING:
-        return buffer.getUtf8(this.readSize(buffer));
+        return buffer.getSizedUtf8();
       case INT32:
         return buffer.getInt32();
       case FLOAT64:
@@ -520,6 +522,7 @@ export class StandardMessageCodec implements MessageCodec<unknown> {
 const standardWriteSize = StandardMessageCodec.prototype.writeSize;
 const standardReadValue = StandardMessageCodec.prototype.readValue;
 const standardReadValueOfType = StandardMessageCodec.prototype.readValueOfType;
+const standardReadSize = StandardMessageCodec.prototype.readSize;
 
 function describe(value: unknown): string {
   if (value === null) return "null";

@@ -551,6 +551,69 @@ Deno.test("ReadBuffer.getUtf8() returns the right string for many short ASCII st
   );
 });
 
+Deno.test("ReadBuffer.getSizedUtf8() reads a size then that many UTF-8 bytes", async (t) => {
+  await t.step("one-byte sizes, ASCII and not, back to back", () => {
+    // "id" (2), "" (0), "é" (2 bytes: C3 A9), then a trailing byte.
+    const reader = new ReadBuffer(
+      bytes(2, 0x69, 0x64, 0, 2, 0xc3, 0xa9, 0x2a),
+    );
+    assert.equal(reader.getSizedUtf8(), "id");
+    assert.equal(reader.position, 3);
+    assert.equal(reader.getSizedUtf8(), "");
+    assert.equal(reader.getSizedUtf8(), "é");
+    assert.equal(reader.position, 7);
+    assert.equal(reader.getUint8(), 0x2a);
+  });
+  await t.step("a 254 + uint16 size", () => {
+    // 300 = 0x012C.
+    const reader = new ReadBuffer(
+      bytes(254, 0x2c, 0x01, ...zeros(300).fill(0x61)),
+    );
+    assert.equal(reader.getSizedUtf8(), "a".repeat(300));
+    assert.equal(reader.hasRemaining, false);
+  });
+  await t.step("a 255 + uint32 size", () => {
+    // 70000 = 0x00011170.
+    const reader = new ReadBuffer(
+      bytes(255, 0x70, 0x11, 0x01, 0x00, ...zeros(70000).fill(0x62)),
+    );
+    assert.equal(reader.getSizedUtf8(), "b".repeat(70000));
+    assert.equal(reader.hasRemaining, false);
+  });
+  await t.step("a one-byte size past the end, after the size byte", () => {
+    const reader = new ReadBuffer(bytes(3, 0x61, 0x62));
+    assert.throws(() => reader.getSizedUtf8(), isFormatException(1));
+  });
+  await t.step("no byte for the size", () => {
+    const reader = new ReadBuffer(bytes(1, 0x61));
+    assert.equal(reader.getSizedUtf8(), "a");
+    assert.throws(() => reader.getSizedUtf8(), isFormatException(2));
+  });
+  await t.step("a uint16 size cut short", () => {
+    assert.throws(
+      () => new ReadBuffer(bytes(254, 0x01)).getSizedUtf8(),
+      isFormatException(1),
+    );
+  });
+  await t.step("a size of 2 ** 31 is refused before allocating", () => {
+    assert.throws(
+      () => new ReadBuffer(bytes(255, 0, 0, 0, 0x80, 0x61)).getSizedUtf8(),
+      isFormatException(5),
+    );
+  });
+  await t.step("malformed UTF-8 in a short string", () => {
+    // 0xFF never appears in UTF-8; 0xC3 alone is a truncated sequence.
+    assert.throws(
+      () => new ReadBuffer(bytes(2, 0x61, 0xff)).getSizedUtf8(),
+      isFormatException(1),
+    );
+    assert.throws(
+      () => new ReadBuffer(bytes(1, 0xc3)).getSizedUtf8(),
+      isFormatException(1),
+    );
+  });
+});
+
 Deno.test("ReadBuffer keeps the message it was given", () => {
   const data = bytes(1, 2, 3);
   const reader = new ReadBuffer(data);

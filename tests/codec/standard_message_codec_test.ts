@@ -1221,3 +1221,34 @@ Deno.test("StandardMessageCodec.encodeMessage() returns independent bytes with z
     },
   );
 });
+
+Deno.test("StandardMessageCodec reads every size through an overridden readSize", () => {
+  // Map keys and list elements have a fast path for strings; a subclass
+  // that reads sizes its own way must still be asked for each of them.
+  class CountingCodec extends StandardMessageCodec {
+    sizes = 0;
+    override readSize(buffer: ReadBuffer): number {
+      this.sizes++;
+      return super.readSize(buffer);
+    }
+  }
+  const codec = new CountingCodec();
+  // {"k": ["a", "b"]}: the map, the key, the list and its two strings.
+  const message = new Uint8Array([
+    13,
+    1,
+    7,
+    1,
+    0x6b,
+    12,
+    2,
+    7,
+    1,
+    0x61,
+    7,
+    1,
+    0x62,
+  ]);
+  assert.deepEqual(codec.decodeMessage(message), new Map([["k", ["a", "b"]]]));
+  assert.equal(codec.sizes, 5);
+});
