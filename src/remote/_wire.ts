@@ -1,11 +1,11 @@
-import { deserialize, serialize } from "node:v8";
 import type { SerializedError } from "../isolate/protocol.ts";
+import { RemoteCodec } from "./_remote_codec.ts";
 
 /**
  * Every message between a hub (`NatsTransport`) and its nodes (`NatsNode`),
- * one union tagged by `kind`. Messages travel in the structured-clone
- * format, so task inputs and results keep the types `postMessage` keeps
- * (plain objects, `Map`, `Date`, typed arrays, `bigint`…).
+ * one union tagged by `kind`, written by {@linkcode RemoteCodec}: task inputs
+ * and results keep the types `postMessage` keeps (plain objects, `Map`,
+ * `Set`, `Date`, typed arrays, `bigint`, errors…).
  */
 export type RemoteMessage =
   /** node → hub: asks to join with a token the hub issued. */
@@ -30,8 +30,8 @@ export type RemoteMessage =
     source: string | null;
     input: unknown;
   }
-  /** node → hub: it has the task. */
-  | { kind: "accepted"; id: string; attempt: number; node: string }
+  /** node → hub: it has these tasks (`[id, attempt]`), still running. */
+  | { kind: "accepted"; node: string; tasks: Array<[string, number]> }
   /** node → hub: the task's result. */
   | { kind: "done"; id: string; attempt: number; node: string; result: unknown }
   /** node → hub: what the task threw. */
@@ -53,16 +53,22 @@ export type RemoteMessage =
   /** hub → node: the platform handler's reply. */
   | { kind: "reply"; payload: Uint8Array | null };
 
-/** The structured-clone bytes of a message. */
+const codec = new RemoteCodec();
+
+/**
+ * The bytes of a message.
+ *
+ * @throws {UnsupportedValueError} When something inside cannot be sent.
+ */
 export function encodeRemote(message: RemoteMessage): Uint8Array {
-  return serialize(message);
+  return codec.encodeMessage(message)!;
 }
 
 /** Reads a message; `null` when the bytes are not one (dropped). */
 export function decodeRemote(bytes: Uint8Array): RemoteMessage | null {
   let value: unknown;
   try {
-    value = deserialize(bytes);
+    value = codec.decodeMessage(bytes);
   } catch {
     return null;
   }
@@ -89,7 +95,11 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
         (m.entry === null || str("entry")) &&
         (m.source === null || str("source")) && "input" in m;
     case "accepted":
-      return str("id") && num("attempt") && str("node");
+      return str("node") && Array.isArray(m.tasks) &&
+        (m.tasks as unknown[]).every((t) =>
+          Array.isArray(t) && typeof t[0] === "string" &&
+          typeof t[1] === "number"
+        );
     case "done":
       return str("id") && num("attempt") && str("node") && "result" in m;
     case "failed": {

@@ -89,6 +89,9 @@ export interface NatsNodeOptions {
   prefix?: string;
 }
 
+/** How long a task may run before the node tells the hub it holds it. */
+const ACCEPT_DELAY = 5;
+
 /** A task the node runs now. */
 interface Running {
   readonly controller: AbortController;
@@ -129,6 +132,8 @@ export class NatsNode implements AsyncDisposable {
   readonly #capacity: number;
   readonly #forward: string[];
   readonly #running = new Map<string, Running>();
+  readonly #unaccepted = new Map<string, { reply: string; attempt: number }>();
+  #acceptTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #cancelled = new Set<string>();
   readonly #functions = new Map<string, PoolTask>();
   readonly #stops: Array<() => void> = [];
@@ -348,20 +353,35 @@ export class NatsNode implements AsyncDisposable {
     const message = decodeRemote(msg.data);
     if (message?.kind !== "task" || msg.reply === undefined) return;
     const reply = msg.reply;
-    this.#nc.publish(
-      reply,
-      encodeRemote({
-        kind: "accepted",
-        id: message.id,
-        attempt: message.attempt,
-        node: this.node,
-      }),
-    );
+    this.#unaccepted.set(message.id, { reply, attempt: message.attempt });
+    this.#acceptTimer ??= setTimeout(() => this.#accept(), ACCEPT_DELAY);
     this.#track(
       this.#run(message).then((answer) => {
         this.#nc.publish(reply, this.#encodeAnswer(answer));
       }),
     );
+  }
+
+  /**
+   * Tells the hubs which of their tasks this node holds, in one message per
+   * hub inbox. Tasks answered within {@linkcode ACCEPT_DELAY} need none:
+   * their answer names the node.
+   */
+  #accept(): void {
+    this.#acceptTimer = null;
+    const byReply = new Map<string, Array<[string, number]>>();
+    for (const [id, { reply, attempt }] of this.#unaccepted) {
+      let tasks = byReply.get(reply);
+      if (tasks === undefined) byReply.set(reply, tasks = []);
+      tasks.push([id, attempt]);
+    }
+    this.#unaccepted.clear();
+    for (const [reply, tasks] of byReply) {
+      this.#nc.publish(
+        reply,
+        encodeRemote({ kind: "accepted", node: this.node, tasks }),
+      );
+    }
   }
 
   async #consume(ackWait: number): Promise<void> {
@@ -430,6 +450,7 @@ export class NatsNode implements AsyncDisposable {
       return { kind: "failed", ...base, error: originOf(error) };
     } finally {
       this.#running.delete(message.id);
+      this.#unaccepted.delete(message.id);
       this.#done++;
     }
   }
@@ -465,7 +486,7 @@ export class NatsNode implements AsyncDisposable {
           new TypeError(
             `Cannot send the task's result back to the hub: it cannot be serialized (${
               error instanceof Error ? error.message : String(error)
-            }); return structured-cloneable data`,
+            }); return null, booleans, numbers, bigint, strings, typed arrays, arrays, plain objects, Map, Set, Date or errors`,
           ),
         ),
       });
@@ -486,6 +507,8 @@ export class NatsNode implements AsyncDisposable {
 
   async #close(): Promise<void> {
     for (const stop of this.#stops.splice(0)) stop();
+    if (this.#acceptTimer !== null) clearTimeout(this.#acceptTimer);
+    this.#acceptTimer = null;
     await Promise.all(this.#work);
     await this.#pool.close();
     try {

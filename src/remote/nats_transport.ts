@@ -197,9 +197,10 @@ const DAY = 86_400_000;
  * stop the task on its node, a task's error arrives as a `RemoteError`
  * with the node's stack. A node that goes silent mid-task has its tasks
  * sent again to another node (`retries`), else they fail with
- * `RemoteNodeError` (`remote_node_lost`). Inputs and results travel in the
- * structured-clone format; function tasks travel as source, module tasks
- * as URLs the node must be able to import.
+ * `RemoteNodeError` (`remote_node_lost`). Inputs and results keep the types
+ * `postMessage` keeps for plain data (objects, arrays, `Map`, `Set`,
+ * `Date`, typed arrays, `bigint`, errors); function tasks travel as source,
+ * module tasks as URLs the node must be able to import.
  *
  * @example Refused when no NATS server answers
  * ```ts
@@ -616,7 +617,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         new TypeError(
           `Cannot send the task to hub "${this.hub}": its input cannot be serialized (${
             error instanceof Error ? error.message : String(error)
-          }); send structured-cloneable data`,
+          }); send null, booleans, numbers, bigint, strings, typed arrays, arrays, plain objects, Map, Set, Date or errors`,
           { cause: error },
         ),
       );
@@ -666,15 +667,18 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       message.kind !== "accepted" && message.kind !== "done" &&
       message.kind !== "failed"
     ) return;
-    const pending = this.#pending.get(message.id);
-    if (pending === undefined) return;
     if (message.kind === "accepted") {
-      if (message.attempt !== pending.attempt) return;
-      if (pending.timer !== null) clearTimeout(pending.timer);
-      pending.timer = null;
-      pending.node = message.node;
+      for (const [id, attempt] of message.tasks) {
+        const pending = this.#pending.get(id);
+        if (pending === undefined || attempt !== pending.attempt) continue;
+        if (pending.timer !== null) clearTimeout(pending.timer);
+        pending.timer = null;
+        pending.node = message.node;
+      }
       return;
     }
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
     // The first answer wins, from whichever attempt.
     const state = this.#nodes.get(message.node);
     if (state !== undefined) state.done++;

@@ -13,6 +13,7 @@ import {
   NatsTransport,
   RemoteNodeError,
 } from "../../src/remote/mod.ts";
+import { decodeRemote, encodeRemote } from "../../src/remote/_wire.ts";
 import { hubName, natsServer, natsUnavailable } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
@@ -128,10 +129,9 @@ Deno.test({
         .catch((e) => e);
       assert.ok(error instanceof TimeoutError);
 
-      const { serialize } = await import("node:v8");
       const guess = await intruder.request(
         `isolates.${name}.join`,
-        serialize({
+        encodeRemote({
           kind: "join",
           token: `v1.${name}.evil.${Date.now() + 60_000}.AAAA`,
           node: "evil",
@@ -139,9 +139,8 @@ Deno.test({
         }),
         { timeout: 2000 },
       );
-      const { deserialize } = await import("node:v8");
-      const answer = deserialize(guess.data);
-      assert.equal(answer.kind, "refused");
+      const answer = decodeRemote(guess.data);
+      assert.equal(answer?.kind, "refused");
       assert.equal(answer.code, "forged");
       assert.equal(calls, 0);
       assert.ok(RootIsolateToken.instance !== null);
