@@ -135,7 +135,7 @@ class IsolateRuntime {
   #eventHandlers = new Map<string, (event: Uint8Array | null) => void>();
   #watchers = new Set<{ isolate: string; onGone: () => void }>();
   #holds = 0;
-  #rootTimer: ReturnType<typeof setInterval> | null = null;
+  #keepAlive: MessageChannel | null = null;
   #onIdle: (() => void) | null = null;
   #tasks: ((message: TaskOrder) => void) | null = null;
   #protocolErrors: (error: ProtocolError) => void = (error) =>
@@ -212,9 +212,13 @@ class IsolateRuntime {
   /** Keeps this isolate alive (a port, a call, a subscription, a child). */
   retain(): void {
     this.#holds++;
-    if (this.isRoot && this.#rootTimer === null) {
-      // An open ReceivePort keeps the main thread alive, as in Dart.
-      this.#rootTimer = setInterval(() => {}, 0x7fffffff);
+    if (this.isRoot && this.#keepAlive === null) {
+      // An open ReceivePort keeps the main thread alive, as in Dart. A port
+      // with a listener does so; a timer would too, but the first timer of
+      // a Deno 2.9 process costs it about 15 ms (Node-compatible timers
+      // start up), on a program's first spawn.
+      this.#keepAlive = new MessageChannel();
+      this.#keepAlive.port1.onmessage = () => {};
     }
   }
 
@@ -223,8 +227,9 @@ class IsolateRuntime {
     this.#holds--;
     if (this.#holds > 0) return;
     if (this.isRoot) {
-      if (this.#rootTimer !== null) clearInterval(this.#rootTimer);
-      this.#rootTimer = null;
+      this.#keepAlive?.port1.close();
+      this.#keepAlive?.port2.close();
+      this.#keepAlive = null;
       return;
     }
     // Check again on the next turn: a message may be arriving that retains.
