@@ -4,7 +4,8 @@
  * - a MethodChannel call from a worker answered on the main thread, against
  *   a raw `postMessage` round trip, with one call in flight and with 1,000;
  * - `Isolate.spawn` + `ensureInitialized` to the first answered call,
- *   against a raw `new Worker` to its first message.
+ *   against a raw `new Worker` to its first message; a raw worker that
+ *   imports the same module graph shows how much of the gap is loading it.
  *
  * Both sides time whole batches driven from inside the worker, so the
  * command that starts a batch costs the same on both sides.
@@ -116,6 +117,34 @@ Deno.bench({
       new URL("./fixtures/raw_first_message_worker.ts", import.meta.url),
       { type: "module" },
     );
+    await new Promise((resolve) => worker.onmessage = resolve);
+    b.end();
+    worker.terminate();
+  },
+});
+// The floor of the row below: a raw worker that loads the module graph an
+// isolate's worker loads (its runtime, and mod.ts for the entry) and posts
+// at once. Deno loads a fresh worker's modules one by one, so this graph
+// costs most of what spawning an isolate costs over a bare worker.
+const GRAPH_WORKER = "data:text/javascript," + encodeURIComponent(
+  `import ${
+    JSON.stringify(
+      new URL("../src/isolate/_worker_main.ts", import.meta.url).href,
+    )
+  };\n` +
+    `import ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};\n` +
+    `self.postMessage("ready");\n`,
+);
+Deno.bench({
+  name:
+    "raw new Worker importing the isolate's module graph, to its first message",
+  group: "spawn to first answer",
+  n: 15,
+  warmup: 3,
+  async fn(b): Promise<void> {
+    await pause(20);
+    b.start();
+    const worker = new Worker(GRAPH_WORKER, { type: "module" });
     await new Promise((resolve) => worker.onmessage = resolve);
     b.end();
     worker.terminate();
