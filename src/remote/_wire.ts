@@ -1,11 +1,39 @@
 import type { SerializedError } from "../isolate/protocol.ts";
 import { RemoteCodec } from "./_remote_codec.ts";
 
+/** One task, as the hub orders it. */
+export interface TaskOrder {
+  /** `<hub's caller id>.<pool's task id>`. */
+  readonly id: string;
+  /** 1 for the first sending, more when a lost node's task is sent again. */
+  readonly attempt: number;
+  readonly entry: string | null;
+  readonly exportName: string;
+  readonly source: string | null;
+  readonly input: unknown;
+}
+
+/** One task's outcome: its result, or what it threw. */
+export type TaskAnswer =
+  | {
+    readonly id: string;
+    readonly attempt: number;
+    readonly ok: true;
+    readonly result: unknown;
+  }
+  | {
+    readonly id: string;
+    readonly attempt: number;
+    readonly ok: false;
+    readonly error: SerializedError;
+  };
+
 /**
  * Every message between a hub (`NatsTransport`) and its nodes (`NatsNode`),
  * one union tagged by `kind`, written by {@linkcode RemoteCodec}: task inputs
  * and results keep the types `postMessage` keeps (plain objects, `Map`,
- * `Set`, `Date`, typed arrays, `bigint`, errors…).
+ * `Set`, `Date`, typed arrays, `bigint`, errors…). Tasks and answers travel
+ * in batches: what one turn of the event loop produces, in one message.
  */
 export type RemoteMessage =
   /** node → hub: asks to join with a token the hub issued. */
@@ -20,28 +48,14 @@ export type RemoteMessage =
   }
   /** hub → node: the join or a plugin call was refused, and why. */
   | { kind: "refused"; code: string; message: string }
-  /** hub → nodes (queue group or JetStream): a task to run. */
-  | {
-    kind: "task";
-    id: string;
-    attempt: number;
-    entry: string | null;
-    exportName: string;
-    source: string | null;
-    input: unknown;
-  }
-  /** node → hub: it has these tasks (`[id, attempt]`), still running. */
+  /** hub → nodes' queue group: tasks to run, answered to the reply subject. */
+  | { kind: "tasks"; tasks: TaskOrder[] }
+  /** hub → JetStream → one node: one durable task. */
+  | { kind: "task"; task: TaskOrder }
+  /** node → hub: it holds these tasks (`[id, attempt]`), still running. */
   | { kind: "accepted"; node: string; tasks: Array<[string, number]> }
-  /** node → hub: the task's result. */
-  | { kind: "done"; id: string; attempt: number; node: string; result: unknown }
-  /** node → hub: what the task threw. */
-  | {
-    kind: "failed";
-    id: string;
-    attempt: number;
-    node: string;
-    error: SerializedError;
-  }
+  /** node → hub: tasks' outcomes. */
+  | { kind: "answers"; node: string; answers: TaskAnswer[] }
   /** hub → nodes: stop a task. */
   | { kind: "cancel"; id: string; reason: string }
   /** node → hub, every heartbeat: it lives, with its room. */
@@ -75,49 +89,60 @@ export function decodeRemote(bytes: Uint8Array): RemoteMessage | null {
   return isRemoteMessage(value) ? value : null;
 }
 
+type Fields = Record<string, unknown>;
+const isObject = (v: unknown): v is Fields =>
+  typeof v === "object" && v !== null;
+const isString = (v: unknown): v is string => typeof v === "string";
+const isNumber = (v: unknown): v is number => typeof v === "number";
+const isBytes = (v: unknown): boolean => v === null || v instanceof Uint8Array;
+
+function isOrder(v: unknown): v is TaskOrder {
+  return isObject(v) && isString(v.id) && isNumber(v.attempt) &&
+    isString(v.exportName) && (v.entry === null || isString(v.entry)) &&
+    (v.source === null || isString(v.source)) && "input" in v;
+}
+
+function isAnswer(v: unknown): v is TaskAnswer {
+  if (!isObject(v) || !isString(v.id) || !isNumber(v.attempt)) return false;
+  if (v.ok === true) return "result" in v;
+  const e = v.error;
+  return v.ok === false && isObject(e) && isString(e.name) &&
+    isString(e.message);
+}
+
 function isRemoteMessage(value: unknown): value is RemoteMessage {
-  if (typeof value !== "object" || value === null) return false;
-  const m = value as Record<string, unknown>;
-  const str = (key: string): boolean => typeof m[key] === "string";
-  const num = (key: string): boolean => typeof m[key] === "number";
-  const bytes = (key: string): boolean =>
-    m[key] === null || m[key] instanceof Uint8Array;
+  if (!isObject(value)) return false;
+  const m = value;
   switch (m.kind) {
     case "join":
-      return str("token") && str("node") && num("capacity");
+      return isString(m.token) && isString(m.node) && isNumber(m.capacity);
     case "welcome":
-      return str("tag") && num("heartbeat") &&
-        typeof m.durable === "boolean" && num("ackWait");
+      return isString(m.tag) && isNumber(m.heartbeat) &&
+        typeof m.durable === "boolean" && isNumber(m.ackWait);
     case "refused":
-      return str("code") && str("message");
+      return isString(m.code) && isString(m.message);
+    case "tasks":
+      return Array.isArray(m.tasks) && m.tasks.every(isOrder);
     case "task":
-      return str("id") && num("attempt") && str("exportName") &&
-        (m.entry === null || str("entry")) &&
-        (m.source === null || str("source")) && "input" in m;
+      return isOrder(m.task);
     case "accepted":
-      return str("node") && Array.isArray(m.tasks) &&
-        (m.tasks as unknown[]).every((t) =>
-          Array.isArray(t) && typeof t[0] === "string" &&
-          typeof t[1] === "number"
+      return isString(m.node) && Array.isArray(m.tasks) &&
+        m.tasks.every((t) =>
+          Array.isArray(t) && isString(t[0]) && isNumber(t[1])
         );
-    case "done":
-      return str("id") && num("attempt") && str("node") && "result" in m;
-    case "failed": {
-      const e = m.error as Record<string, unknown> | null;
-      return str("id") && num("attempt") && str("node") &&
-        typeof e === "object" && e !== null &&
-        typeof e.name === "string" && typeof e.message === "string";
-    }
+    case "answers":
+      return isString(m.node) && Array.isArray(m.answers) &&
+        m.answers.every(isAnswer);
     case "cancel":
-      return str("id") && str("reason");
+      return isString(m.id) && isString(m.reason);
     case "alive":
-      return str("node") && num("capacity") && num("running");
+      return isString(m.node) && isNumber(m.capacity) && isNumber(m.running);
     case "bye":
-      return str("node");
+      return isString(m.node);
     case "call":
-      return str("token") && str("channel") && bytes("payload");
+      return isString(m.token) && isString(m.channel) && isBytes(m.payload);
     case "reply":
-      return bytes("payload");
+      return isBytes(m.payload);
     default:
       return false;
   }

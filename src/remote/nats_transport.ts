@@ -19,6 +19,7 @@ import {
   type RemoteMessage,
   type Subjects,
   subjectsOf,
+  type TaskOrder,
 } from "./_wire.ts";
 import {
   check,
@@ -231,6 +232,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   readonly #caller = crypto.randomUUID().replaceAll("-", "");
   readonly #inbox: string;
   readonly #pending = new Map<string, Pending>();
+  readonly #outgoing: TaskOrder[] = [];
   readonly #nodes = new Map<string, NodeState>();
   readonly #revoked = new Set<string>();
   readonly #verified = new Map<string, number>();
@@ -600,30 +602,22 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   #dispatch(pending: Pending): void {
     pending.attempt++;
     pending.node = null;
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeRemote({
-        kind: "task",
-        id: pending.key,
-        attempt: pending.attempt,
-        entry: pending.task.entry,
-        exportName: pending.task.exportName,
-        source: pending.task.source,
-        input: pending.task.input,
-      });
-    } catch (error) {
-      this.#settle(pending);
-      pending.reject(
-        new TypeError(
-          `Cannot send the task to hub "${this.hub}": its input cannot be serialized (${
-            error instanceof Error ? error.message : String(error)
-          }); send null, booleans, numbers, bigint, strings, typed arrays, arrays, plain objects, Map, Set, Date or errors`,
-          { cause: error },
-        ),
-      );
-      return;
-    }
+    const order: TaskOrder = {
+      id: pending.key,
+      attempt: pending.attempt,
+      entry: pending.task.entry,
+      exportName: pending.task.exportName,
+      source: pending.task.source,
+      input: pending.task.input,
+    };
     if (this.#durable) {
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeRemote({ kind: "task", task: order });
+      } catch (error) {
+        this.#failed(pending, unsendable(this.hub, error));
+        return;
+      }
       this.#nc.jetstream().publish(this.#subjects.jobs, bytes, {
         msgID: `${pending.key}.${pending.attempt}`,
       }).catch((error) =>
@@ -651,7 +645,45 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         ),
       );
     }, this.#acceptTimeout);
-    this.#nc.publish(this.#subjects.tasks, bytes, { reply: this.#inbox });
+    // Tasks sent in one turn leave together, in batches a node can hold.
+    if (this.#outgoing.length === 0) queueMicrotask(() => this.#flush());
+    this.#outgoing.push(order);
+  }
+
+  #flush(): void {
+    // Tasks aborted before they left are not sent.
+    const orders = this.#outgoing.splice(0).filter((order) =>
+      this.#pending.get(order.id)?.attempt === order.attempt
+    );
+    if (this.#closed) return;
+    const nodes = Math.max(1, this.#nodes.size);
+    // A quarter of a node's room per message: the queue group hands each
+    // message to one node, and smaller batches spread over more of them.
+    const size = Math.max(1, Math.floor(this.capacity / nodes / 4));
+    for (let i = 0; i < orders.length; i += size) {
+      const batch = orders.slice(i, i + size);
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeRemote({ kind: "tasks", tasks: batch });
+      } catch {
+        // One input cannot be sent: fail that task, send the others.
+        const sendable = batch.filter((order) => {
+          try {
+            encodeRemote({ kind: "tasks", tasks: [order] });
+            return true;
+          } catch (error) {
+            const pending = this.#pending.get(order.id);
+            if (pending !== undefined) {
+              this.#failed(pending, unsendable(this.hub, error));
+            }
+            return false;
+          }
+        });
+        if (sendable.length === 0) continue;
+        bytes = encodeRemote({ kind: "tasks", tasks: sendable });
+      }
+      this.#nc.publish(this.#subjects.tasks, bytes, { reply: this.#inbox });
+    }
   }
 
   #retry(pending: Pending, error: RemoteNodeError): void {
@@ -663,10 +695,6 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   }
 
   #onAnswer(message: RemoteMessage): void {
-    if (
-      message.kind !== "accepted" && message.kind !== "done" &&
-      message.kind !== "failed"
-    ) return;
     if (message.kind === "accepted") {
       for (const [id, attempt] of message.tasks) {
         const pending = this.#pending.get(id);
@@ -677,14 +705,17 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       }
       return;
     }
-    const pending = this.#pending.get(message.id);
-    if (pending === undefined) return;
-    // The first answer wins, from whichever attempt.
+    if (message.kind !== "answers") return;
     const state = this.#nodes.get(message.node);
-    if (state !== undefined) state.done++;
-    this.#settle(pending);
-    if (message.kind === "done") pending.resolve(message.result);
-    else pending.reject(new RemoteError(message.error));
+    for (const answer of message.answers) {
+      // The first answer wins, from whichever attempt.
+      const pending = this.#pending.get(answer.id);
+      if (pending === undefined) continue;
+      if (state !== undefined) state.done++;
+      this.#settle(pending);
+      if (answer.ok) pending.resolve(answer.result);
+      else pending.reject(new RemoteError(answer.error));
+    }
   }
 
   #cancel(pending: Pending, reason: unknown): void {
@@ -741,6 +772,15 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     );
     msg.respond(encodeRemote({ kind: "reply", payload: reply }));
   }
+}
+
+function unsendable(hub: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cannot send the task to hub "${hub}": its input cannot be serialized (${
+      error instanceof Error ? error.message : String(error)
+    }); send null, booleans, numbers, bigint, strings, typed arrays, arrays, plain objects, Map, Set, Date or errors`,
+    { cause: error },
+  );
 }
 
 function refusal(verdict: TokenVerdict, hub: string): RemoteMessage {
