@@ -46,7 +46,7 @@ const calling = async (
   return sum;
 };
 
-if (natsUnavailable() === null) {
+if (natsUnavailable("The NATS benches are") === null) {
   const server = await natsServer();
   new MethodChannel("bench/echo").setMethodCallHandler((call) =>
     call.arguments

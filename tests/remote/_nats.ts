@@ -12,7 +12,7 @@ export interface NatsServer {
  * Why the NATS tests cannot run here, or `null` when they can: a server
  * from `.ci/run` (`ISOLATES_NATS_URL`) or an installed `nats-server`.
  */
-export function natsUnavailable(): string | null {
+export function natsUnavailable(what = "The NATS tests are"): string | null {
   if (Deno.env.get("ISOLATES_NATS_URL") !== undefined) return null;
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     try {
@@ -23,7 +23,7 @@ export function natsUnavailable(): string | null {
   }
   const reason =
     "nats-server is not installed (apt-get install nats-server) and ISOLATES_NATS_URL is not set";
-  console.warn(`The NATS tests are skipped: ${reason}`);
+  console.warn(`${what} skipped: ${reason}`);
   return reason;
 }
 
