@@ -20,7 +20,7 @@ import {
   type TaskAnswer,
   type TaskOrder,
 } from "./_wire.ts";
-import { open, streamOf } from "./nats_transport.ts";
+import { open, streamOf } from "./_connection.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
 
 /**

@@ -1,6 +1,5 @@
 import {
   AckPolicy,
-  connect,
   createInbox,
   type KV,
   type Msg,
@@ -30,6 +29,7 @@ import {
   type TokenVerdict,
 } from "./_token.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
+import { open, streamOf } from "./_connection.ts";
 
 /**
  * Options of {@linkcode NatsTransport.connect}.
@@ -806,31 +806,6 @@ function checkName(option: string, value: string): void {
   }
 }
 
-/** Opens a connection, with a typed error when no server answers. */
-export async function open(
-  servers: string | string[] | undefined,
-  who: string,
-): Promise<NatsConnection> {
-  const list = servers ?? "127.0.0.1:4222";
-  try {
-    return await connect({
-      servers: list,
-      name: `isolates ${who}`,
-      maxReconnectAttempts: -1,
-      waitOnFirstConnect: false,
-    });
-  } catch (error) {
-    throw new RemoteNodeError(
-      "remote_unavailable",
-      `Cannot connect "${who}" to NATS at ${[list].flat().join(", ")}: ${
-        error instanceof Error ? error.message : String(error)
-      }; start nats-server (apt-get install nats-server; nats-server -js)`,
-      null,
-      error,
-    );
-  }
-}
-
 async function setUpDurable(
   nc: NatsConnection,
   hub: string,
@@ -865,9 +840,4 @@ async function setUpDurable(
     history: 1,
     ttl: DAY,
   });
-}
-
-/** The JetStream stream of a hub's durable tasks. */
-export function streamOf(hub: string): string {
-  return `ISOLATES_${hub}`;
 }
