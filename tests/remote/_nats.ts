@@ -1,6 +1,11 @@
 // Shared by the NATS tests: a server to talk to, node processes to kill,
 // and waits that fail instead of hanging.
 import assert from "node:assert/strict";
+import { IsolatePool } from "../../mod.ts";
+import {
+  NatsTransport,
+  type NatsTransportOptions,
+} from "../../src/remote/mod.ts";
 
 /** A NATS server with JetStream, on a loopback port. */
 export interface NatsServer {
@@ -161,4 +166,68 @@ let hubs = 0;
 /** A hub name no other test uses (they may share one server). */
 export function hubName(what: string): string {
   return `${what}_${Deno.pid}_${++hubs}`;
+}
+
+/** What {@linkcode withHub} hands its body. */
+export interface HubFixture {
+  readonly url: string;
+  readonly name: string;
+  readonly hub: NatsTransport;
+  /** The hub's pool: no workers of its own, the hub as transport. */
+  readonly pool: IsolatePool;
+  /** The node processes started so far. */
+  readonly nodes: NodeProcess[];
+  /** Starts one more node process (one worker), with a token for `node`. */
+  start(node: string, extra?: string[]): Promise<NodeProcess>;
+}
+
+/**
+ * A server, a hub named after `what`, its pool, and `nodes` node processes
+ * (one worker each), joined before `body` runs; all ended after it.
+ */
+export async function withHub(
+  what: string,
+  options: Omit<NatsTransportOptions, "servers" | "hub"> & {
+    nodes?: number;
+    nodeArgs?: string[];
+  },
+  body: (fixture: HubFixture) => Promise<void>,
+): Promise<void> {
+  const server = await natsServer();
+  const name = hubName(what);
+  const { nodes: count = 0, nodeArgs = [], ...hubOptions } = options;
+  const hub = await NatsTransport.connect({
+    ...hubOptions,
+    servers: server.url,
+    hub: name,
+  });
+  const pool = new IsolatePool({ name, size: 0, transport: hub });
+  const nodes: NodeProcess[] = [];
+  const fixture: HubFixture = {
+    url: server.url,
+    name,
+    hub,
+    pool,
+    nodes,
+    start: async (node, extra = nodeArgs) => {
+      const started = await startNode(
+        server.url,
+        name,
+        await hub.issueToken(node),
+        ["--size", "1", ...extra],
+      );
+      nodes.push(started);
+      return started;
+    },
+  };
+  try {
+    for (let i = 1; i <= count; i++) await fixture.start(`n${i}`);
+    await until(() => hub.nodes.length === count, `${count} nodes to join`);
+    await body(fixture);
+  } finally {
+    await pool.close({ drain: false });
+    await Promise.all(nodes.map((node) => node.stop("SIGKILL")));
+    await hub.close();
+    await server.stop();
+  }
 }

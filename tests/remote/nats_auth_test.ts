@@ -2,19 +2,14 @@
 // no task and reaches no plugin.
 import assert from "node:assert/strict";
 import { connect } from "nats";
-import {
-  IsolatePool,
-  MethodChannel,
-  RootIsolateToken,
-  TimeoutError,
-} from "../../mod.ts";
+import { MethodChannel, TimeoutError } from "../../mod.ts";
 import {
   NatsNode,
   NatsTransport,
   RemoteNodeError,
 } from "../../src/remote/mod.ts";
 import { decodeRemote, encodeRemote } from "../../src/remote/_wire.ts";
-import { hubName, natsServer, natsUnavailable } from "./_nats.ts";
+import { hubName, natsServer, natsUnavailable, withHub } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
 
@@ -38,16 +33,13 @@ Deno.test({
     "nats auth: forged, altered, foreign, expired and revoked tokens are refused, saying why",
   ignore,
   async fn(): Promise<void> {
-    const server = await natsServer();
-    const name = hubName("auth");
-    const hub = await NatsTransport.connect({ servers: server.url, hub: name });
-    const other = await NatsTransport.connect({
-      servers: server.url,
-      hub: `${name}_other`,
-    });
-    try {
+    await withHub("auth", {}, async ({ url, name, hub }) => {
+      const other = await NatsTransport.connect({
+        servers: url,
+        hub: `${name}_other`,
+      });
       const start = (token: string): Promise<NatsNode> =>
-        NatsNode.start({ servers: server.url, hub: name, token, size: 1 });
+        NatsNode.start({ servers: url, hub: name, token, size: 1 });
       const good = await hub.issueToken("n1");
       assert.equal(await hub.verifyToken(good), null);
 
@@ -58,7 +50,7 @@ Deno.test({
       assert.equal((await refusal(start("not a token"))).reason, "forged");
 
       const sameNameOtherSecret = await NatsTransport.connect({
-        servers: server.url,
+        servers: url,
         hub: `${name}_twin`,
       });
       const twin = await sameNameOtherSecret.issueToken("n1");
@@ -90,11 +82,8 @@ Deno.test({
         () => hub.issueToken("bad name"),
         RangeError,
       );
-    } finally {
       await other.close();
-      await hub.close();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -103,54 +92,54 @@ Deno.test({
     "nats auth: with only refused nodes, tasks reach no one and plugins answer no one",
   ignore,
   async fn(): Promise<void> {
-    const server = await natsServer();
-    const name = hubName("auth");
-    const hub = await NatsTransport.connect({ servers: server.url, hub: name });
-    const pool = new IsolatePool({ name, size: 0, transport: hub });
-    let calls = 0;
-    const channel = new MethodChannel(`${name}/secret`);
-    channel.setMethodCallHandler(() => {
-      calls++;
-      return "secret";
-    });
-    // A client that speaks the protocol with a made-up token and guesses
-    // the platform subject it was never told.
-    const intruder = await connect({ servers: server.url });
-    try {
-      await refusal(
-        NatsNode.start({
-          servers: server.url,
-          hub: name,
-          token: `v1.${name}.evil.${Date.now() + 60_000}.AAAA`,
-          size: 1,
-        }),
-      );
-      const error = await pool.run(() => "ran", null, { timeout: 300 })
-        .catch((e) => e);
-      assert.ok(error instanceof TimeoutError);
+    await withHub("auth", {}, async ({ url, name, hub, pool }) => {
+      let calls = 0;
+      const channel = new MethodChannel(`${name}/secret`);
+      channel.setMethodCallHandler(() => {
+        calls++;
+        return "secret";
+      });
+      // A client that speaks the protocol with a made-up token.
+      const intruder = await connect({ servers: url });
+      try {
+        const token = `v1.${name}.evil.${Date.now() + 60_000}.AAAA`;
+        await refusal(NatsNode.start({ servers: url, hub: name, token }));
+        const error = await pool.run(() => "ran", null, { timeout: 300 })
+          .catch((e) => e);
+        assert.ok(error instanceof TimeoutError);
+        assert.equal(hub.capacity, 0);
 
-      const guess = await intruder.request(
-        `isolates.${name}.join`,
-        encodeRemote({
-          kind: "join",
-          token: `v1.${name}.evil.${Date.now() + 60_000}.AAAA`,
-          node: "evil",
-          capacity: 1,
-        }),
-        { timeout: 2000 },
-      );
-      const answer = decodeRemote(guess.data);
-      assert.equal(answer?.kind, "refused");
-      assert.equal(answer.code, "forged");
-      assert.equal(calls, 0);
-      assert.ok(RootIsolateToken.instance !== null);
-    } finally {
-      channel.setMethodCallHandler(null);
-      await intruder.close();
-      await pool.close();
-      await hub.close();
-      await server.stop();
-    }
+        const join = await intruder.request(
+          `isolates.${name}.join`,
+          encodeRemote({ kind: "join", token, node: "evil", capacity: 1 }),
+          { timeout: 2000 },
+        );
+        const answer = decodeRemote(join.data);
+        assert.deepEqual(
+          answer?.kind === "refused" ? answer.code : answer,
+          "forged",
+        );
+        // The platform subject holds a tag only joined nodes are told:
+        // a guess reaches no one.
+        const call = encodeRemote({
+          kind: "call",
+          token,
+          channel: `${name}/secret`,
+          payload: null,
+        });
+        await assert.rejects(
+          () =>
+            intruder.request(`isolates.${name}.guess.platform`, call, {
+              timeout: 500,
+            }),
+          /503|TIMEOUT|no responders/i,
+        );
+        assert.equal(calls, 0);
+      } finally {
+        channel.setMethodCallHandler(null);
+        await intruder.close();
+      }
+    });
   },
 });
 

@@ -1,44 +1,17 @@
 // JetStream mode: accepted tasks are stored, and survive every node
 // crashing with tasks pending.
 import assert from "node:assert/strict";
-import { IsolatePool } from "../../mod.ts";
-import { NatsTransport } from "../../src/remote/mod.ts";
-import {
-  hubName,
-  natsServer,
-  natsUnavailable,
-  type NodeProcess,
-  startNode,
-  until,
-} from "./_nats.ts";
+import { natsUnavailable, until, withHub } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
+const durable = { durable: true, ackWait: 1000, heartbeat: 200 };
 
 Deno.test({
   name:
     "nats durable: every node killed with tasks pending, new nodes finish them all",
   ignore,
   async fn(): Promise<void> {
-    const server = await natsServer();
-    const name = hubName("durable");
-    const hub = await NatsTransport.connect({
-      servers: server.url,
-      hub: name,
-      durable: true,
-      ackWait: 1000,
-      heartbeat: 200,
-    });
-    const pool = new IsolatePool({ name, size: 0, transport: hub });
-    const nodes: NodeProcess[] = [];
-    const start = async (node: string): Promise<void> => {
-      nodes.push(
-        await startNode(server.url, name, await hub.issueToken(node), [
-          "--size",
-          "1",
-        ]),
-      );
-    };
-    try {
+    await withHub("durable", durable, async ({ pool, nodes, start }) => {
       // Submitted before any node exists: JetStream holds them.
       let settled = 0;
       const spin = (n: number): number => {
@@ -63,12 +36,7 @@ Deno.test({
       await start("n4");
       const results = await Promise.all(runs);
       assert.deepEqual(results, Array.from({ length: 60 }, (_, i) => i * 5));
-    } finally {
-      await pool.close({ drain: false });
-      await Promise.all(nodes.map((node) => node.stop("SIGKILL")));
-      await hub.close();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -77,20 +45,7 @@ Deno.test({
     "nats durable: a task's error and a cancelled task settle, and the stream goes on",
   ignore,
   async fn(): Promise<void> {
-    const server = await natsServer();
-    const name = hubName("durable");
-    const hub = await NatsTransport.connect({
-      servers: server.url,
-      hub: name,
-      durable: true,
-      ackWait: 1000,
-    });
-    const pool = new IsolatePool({ name, size: 0, transport: hub });
-    const node = await startNode(server.url, name, await hub.issueToken("n1"), [
-      "--size",
-      "1",
-    ]);
-    try {
+    await withHub("durable", { ...durable, nodes: 1 }, async ({ pool }) => {
       const thrown = await pool.run(() => {
         throw new TypeError("bad row");
       }).catch((e) => e);
@@ -114,11 +69,6 @@ Deno.test({
         await pool.run((n: number) => n + 1, 1, { timeout: 10_000 }),
         2,
       );
-    } finally {
-      await pool.close({ drain: false });
-      await node.stop("SIGTERM");
-      await hub.close();
-      await server.stop();
-    }
+    });
   },
 });

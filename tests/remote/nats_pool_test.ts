@@ -1,80 +1,36 @@
 // The pool over NATS: node processes on loopback share tasks, lose none
 // when one is killed, and stop tasks the hub cancels or times out.
 import assert from "node:assert/strict";
-import { IsolatePool, TimeoutError } from "../../mod.ts";
-import { NatsTransport, RemoteNodeError } from "../../src/remote/mod.ts";
-import {
-  hubName,
-  natsServer,
-  natsUnavailable,
-  type NodeProcess,
-  startNode,
-  until,
-} from "./_nats.ts";
+import { TimeoutError } from "../../mod.ts";
+import { RemoteNodeError } from "../../src/remote/mod.ts";
+import { natsUnavailable, until, withHub } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
-
-/** A hub, its pool (no local workers) and node processes, all ended after. */
-async function withHub(
-  nodes: number,
-  options: { retries?: number; size?: number },
-  body: (
-    pool: IsolatePool,
-    hub: NatsTransport,
-    nodes: NodeProcess[],
-    url: string,
-  ) => Promise<void>,
-): Promise<void> {
-  const server = await natsServer();
-  const name = hubName("pool");
-  const hub = await NatsTransport.connect({
-    servers: server.url,
-    hub: name,
-    heartbeat: 200,
-    retries: options.retries,
-  });
-  const pool = new IsolatePool({ name, size: 0, transport: hub });
-  const started: NodeProcess[] = [];
-  try {
-    for (let i = 1; i <= nodes; i++) {
-      const token = await hub.issueToken(`n${i}`);
-      started.push(
-        await startNode(server.url, name, token, [
-          "--size",
-          String(options.size ?? 1),
-        ]),
-      );
-    }
-    await until(() => hub.nodes.length === nodes, `${nodes} nodes to join`);
-    await body(pool, hub, started, server.url);
-  } finally {
-    await pool.close({ drain: false });
-    await Promise.all(started.map((node) => node.stop("SIGKILL")));
-    await hub.close();
-    await server.stop();
-  }
-}
 
 Deno.test({
   name: "nats pool: three node processes share 1,000 tasks",
   ignore,
   async fn(): Promise<void> {
-    await withHub(3, {}, async (pool, hub) => {
-      const inputs = Array.from({ length: 1000 }, (_, i) => i);
-      const results = await Promise.all(
-        inputs.map((i) =>
-          pool.run((n: number) => ({ n, doubled: n * 2 }), i, {
-            priority: i % 3,
-          })
-        ),
-      );
-      assert.deepEqual(results, inputs.map((n) => ({ n, doubled: n * 2 })));
-      const done = hub.nodes.map((node) => node.done);
-      assert.equal(done.length, 3);
-      assert.equal(done.reduce((a, b) => a + b, 0), 1000);
-      for (const count of done) assert.ok(count > 0, `a node idle: ${done}`);
-      assert.equal(pool.running, 0);
-    });
+    await withHub(
+      "pool",
+      { nodes: 3, heartbeat: 200 },
+      async ({ pool, hub }) => {
+        const inputs = Array.from({ length: 1000 }, (_, i) => i);
+        const results = await Promise.all(
+          inputs.map((i) =>
+            pool.run((n: number) => ({ n, doubled: n * 2 }), i, {
+              priority: i % 3,
+            })
+          ),
+        );
+        assert.deepEqual(results, inputs.map((n) => ({ n, doubled: n * 2 })));
+        const done = hub.nodes.map((node) => node.done);
+        assert.equal(done.length, 3);
+        assert.equal(done.reduce((a, b) => a + b, 0), 1000);
+        for (const count of done) assert.ok(count > 0, `a node idle: ${done}`);
+        assert.equal(pool.running, 0);
+      },
+    );
   },
 });
 
@@ -82,30 +38,34 @@ Deno.test({
   name: "nats pool: killing a node mid-run loses no task (retried elsewhere)",
   ignore,
   async fn(): Promise<void> {
-    await withHub(3, {}, async (pool, hub, nodes) => {
-      // Each task busies its worker for ~15 ms.
-      const spin = (n: number): number => {
-        const end = Date.now() + 15;
-        while (Date.now() < end) { /* busy */ }
-        return n * 3;
-      };
-      let settled = 0;
-      const runs = Array.from(
-        { length: 150 },
-        (_, i) =>
-          pool.run(spin, i).finally(() => {
-            settled++;
-          }),
-      );
-      await until(() => settled >= 30, "30 tasks to finish");
-      await nodes[1].stop("SIGKILL");
-      const results = await Promise.all(runs);
-      assert.deepEqual(results, Array.from({ length: 150 }, (_, i) => i * 3));
-      await until(
-        () => !hub.nodes.some((n) => n.node === nodes[1].name),
-        "the killed node to be dropped",
-      );
-    });
+    await withHub(
+      "pool",
+      { nodes: 3, heartbeat: 200 },
+      async ({ pool, hub, nodes }) => {
+        // Each task busies its worker for ~15 ms.
+        const spin = (n: number): number => {
+          const end = Date.now() + 15;
+          while (Date.now() < end) { /* busy */ }
+          return n * 3;
+        };
+        let settled = 0;
+        const runs = Array.from(
+          { length: 150 },
+          (_, i) =>
+            pool.run(spin, i).finally(() => {
+              settled++;
+            }),
+        );
+        await until(() => settled >= 30, "30 tasks to finish");
+        await nodes[1].stop("SIGKILL");
+        const results = await Promise.all(runs);
+        assert.deepEqual(results, Array.from({ length: 150 }, (_, i) => i * 3));
+        await until(
+          () => !hub.nodes.some((n) => n.node === nodes[1].name),
+          "the killed node to be dropped",
+        );
+      },
+    );
   },
 });
 
@@ -114,17 +74,21 @@ Deno.test({
     "nats pool: a node lost with no retry left fails its task with remote_node_lost",
   ignore,
   async fn(): Promise<void> {
-    await withHub(1, { retries: 0 }, async (pool, hub, nodes) => {
-      const running = pool.run(async (_: null, signal: AbortSignal) => {
-        while (!signal.aborted) await new Promise((r) => setTimeout(r, 10));
-      }, null).catch((error) => error);
-      await until(() => hub.nodes[0]?.running === 1, "the task to start");
-      await nodes[0].stop("SIGKILL");
-      const error = await running;
-      assert.ok(error instanceof RemoteNodeError, String(error));
-      assert.equal(error.code, "remote_node_lost");
-      assert.match(error.message, /node "n1" went silent/);
-    });
+    await withHub(
+      "pool",
+      { nodes: 1, heartbeat: 200, retries: 0 },
+      async ({ pool, hub, nodes }) => {
+        const running = pool.run(async (_: null, signal: AbortSignal) => {
+          while (!signal.aborted) await new Promise((r) => setTimeout(r, 10));
+        }, null).catch((error) => error);
+        await until(() => hub.nodes[0]?.running === 1, "the task to start");
+        await nodes[0].stop("SIGKILL");
+        const error = await running;
+        assert.ok(error instanceof RemoteNodeError, String(error));
+        assert.equal(error.code, "remote_node_lost");
+        assert.match(error.message, /node "n1" went silent/);
+      },
+    );
   },
 });
 
@@ -133,54 +97,58 @@ Deno.test({
     "nats pool: a cancelled or timed-out remote task stops on its node, and the node goes on",
   ignore,
   async fn(): Promise<void> {
-    await withHub(1, {}, async (pool, hub) => {
-      const dir = await Deno.makeTempDir({ prefix: "isolates_cancel_" });
-      try {
-        // The task runs until its signal aborts, then leaves a mark.
-        const waitForAbort = async (
-          path: string,
-          signal: AbortSignal,
-        ): Promise<string> => {
-          while (!signal.aborted) await new Promise((r) => setTimeout(r, 5));
-          await Deno.writeTextFile(path, String(signal.reason));
-          return "stopped";
-        };
-        const controller = new AbortController();
-        const cancelled = pool.run(waitForAbort, `${dir}/cancelled`, {
-          signal: controller.signal,
-        }).catch((error) => error);
-        await until(() => hub.nodes[0]?.running === 1, "the task to start");
-        controller.abort(new Error("no longer needed"));
-        assert.equal((await cancelled).message, "no longer needed");
-        await until(async () => {
-          try {
-            await Deno.stat(`${dir}/cancelled`);
-            return true;
-          } catch {
-            return false;
-          }
-        }, "the node to stop the cancelled task");
-        // The worker's signal aborted, as a local pool's would.
-        assert.match(await Deno.readTextFile(`${dir}/cancelled`), /aborted/);
+    await withHub(
+      "pool",
+      { nodes: 1, heartbeat: 200 },
+      async ({ pool, hub }) => {
+        const dir = await Deno.makeTempDir({ prefix: "isolates_cancel_" });
+        try {
+          // The task runs until its signal aborts, then leaves a mark.
+          const waitForAbort = async (
+            path: string,
+            signal: AbortSignal,
+          ): Promise<string> => {
+            while (!signal.aborted) await new Promise((r) => setTimeout(r, 5));
+            await Deno.writeTextFile(path, String(signal.reason));
+            return "stopped";
+          };
+          const controller = new AbortController();
+          const cancelled = pool.run(waitForAbort, `${dir}/cancelled`, {
+            signal: controller.signal,
+          }).catch((error) => error);
+          await until(() => hub.nodes[0]?.running === 1, "the task to start");
+          controller.abort(new Error("no longer needed"));
+          assert.equal((await cancelled).message, "no longer needed");
+          await until(async () => {
+            try {
+              await Deno.stat(`${dir}/cancelled`);
+              return true;
+            } catch {
+              return false;
+            }
+          }, "the node to stop the cancelled task");
+          // The worker's signal aborted, as a local pool's would.
+          assert.match(await Deno.readTextFile(`${dir}/cancelled`), /aborted/);
 
-        const late = await pool.run(waitForAbort, `${dir}/timed_out`, {
-          timeout: 300,
-        }).catch((error) => error);
-        assert.ok(late instanceof TimeoutError);
-        await until(async () => {
-          try {
-            await Deno.stat(`${dir}/timed_out`);
-            return true;
-          } catch {
-            return false;
-          }
-        }, "the node to stop the timed-out task");
-        // The node still works.
-        assert.equal(await pool.run((s: string) => s + "!", "ok"), "ok!");
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-    });
+          const late = await pool.run(waitForAbort, `${dir}/timed_out`, {
+            timeout: 300,
+          }).catch((error) => error);
+          assert.ok(late instanceof TimeoutError);
+          await until(async () => {
+            try {
+              await Deno.stat(`${dir}/timed_out`);
+              return true;
+            } catch {
+              return false;
+            }
+          }, "the node to stop the timed-out task");
+          // The node still works.
+          assert.equal(await pool.run((s: string) => s + "!", "ok"), "ok!");
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
   },
 });
 
@@ -189,7 +157,7 @@ Deno.test({
     "nats pool: errors, unsendable input and module tasks behave as with local workers",
   ignore,
   async fn(): Promise<void> {
-    await withHub(1, {}, async (pool) => {
+    await withHub("pool", { nodes: 1, heartbeat: 200 }, async ({ pool }) => {
       const thrown = await pool.run(() => {
         throw new RangeError("n must be positive");
       }).catch((e) => e);
