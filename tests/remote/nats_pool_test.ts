@@ -7,6 +7,15 @@ import { natsUnavailable, until, withHub } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test({
   name: "nats pool: three node processes share 1,000 tasks",
   ignore,
@@ -119,14 +128,10 @@ Deno.test({
           await until(() => hub.nodes[0]?.running === 1, "the task to start");
           controller.abort(new Error("no longer needed"));
           assert.equal((await cancelled).message, "no longer needed");
-          await until(async () => {
-            try {
-              await Deno.stat(`${dir}/cancelled`);
-              return true;
-            } catch {
-              return false;
-            }
-          }, "the node to stop the cancelled task");
+          await until(
+            () => exists(`${dir}/cancelled`),
+            "the node to stop the cancelled task",
+          );
           // The worker's signal aborted, as a local pool's would.
           assert.match(await Deno.readTextFile(`${dir}/cancelled`), /aborted/);
 
@@ -134,14 +139,10 @@ Deno.test({
             timeout: 300,
           }).catch((error) => error);
           assert.ok(late instanceof TimeoutError);
-          await until(async () => {
-            try {
-              await Deno.stat(`${dir}/timed_out`);
-              return true;
-            } catch {
-              return false;
-            }
-          }, "the node to stop the timed-out task");
+          await until(
+            () => exists(`${dir}/timed_out`),
+            "the node to stop the timed-out task",
+          );
           // The node still works.
           assert.equal(await pool.run((s: string) => s + "!", "ok"), "ok!");
         } finally {
