@@ -10,7 +10,7 @@
  *       --servers 127.0.0.1:4222 --hub demo --size 2 --forward demo/log
  */
 import { parseArgs } from "node:util";
-import { NatsNode } from "@isolates/isolates/nats";
+import { NatsNode, RemoteNodeError } from "@isolates/isolates/nats";
 
 const args = parseArgs({
   options: {
@@ -32,16 +32,23 @@ if (token === undefined) {
 const number = (text: string | undefined): number | undefined =>
   text === undefined ? undefined : Number(text);
 
-const node = await NatsNode.start({
-  servers: args.values.servers,
-  hub: args.values.hub,
-  token,
-  size: number(args.values.size),
-  capacity: number(args.values.capacity),
-  forward: args.values.forward,
-});
+let node: NatsNode;
+try {
+  node = await NatsNode.start({
+    servers: args.values.servers,
+    hub: args.values.hub,
+    token,
+    size: number(args.values.size),
+    capacity: number(args.values.capacity),
+    forward: args.values.forward,
+  });
+} catch (error) {
+  if (!(error instanceof RemoteNodeError)) throw error;
+  console.error(error.message);
+  Deno.exit(1);
+}
 // One line a supervising process can wait for.
-console.log(`node ${node.node} joined hub ${node.hub}`);
+console.log(`node ${node.node} joined hub ${node.hub} as ${node.instance}`);
 
 const leave = (): void => {
   node.close().then(() => Deno.exit(0));

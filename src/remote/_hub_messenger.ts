@@ -3,31 +3,32 @@ import type {
   BinaryMessenger,
   MessageHandler,
 } from "../channels/binary_messenger.ts";
-import { decodeRemote, encodeRemote } from "./_wire.ts";
+import { decodeRemote, encodeRemote, isSealed, sealed } from "./_wire.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
 
 /**
  * A node's messenger to its hub's root: each message is a NATS request
- * carrying the node's token, answered by the platform handler the hub's
- * root registered on that channel (the proxy pattern, over the network).
+ * sealed with the node's session key, answered (sealed with the same key)
+ * by the platform handler the hub's root registered on that channel: the
+ * proxy pattern, over the network.
  */
 export class HubMessenger implements BinaryMessenger {
   readonly #nc: NatsConnection;
   readonly #subject: string;
-  readonly #token: string;
+  readonly #session: { readonly instance: string; readonly key: CryptoKey };
   readonly #hub: string;
   readonly #timeout: number;
 
   constructor(
     nc: NatsConnection,
     subject: string,
-    token: string,
+    session: { readonly instance: string; readonly key: CryptoKey },
     hub: string,
     timeout: number,
   ) {
     this.#nc = nc;
     this.#subject = subject;
-    this.#token = token;
+    this.#session = session;
     this.#hub = hub;
     this.#timeout = timeout;
   }
@@ -36,19 +37,14 @@ export class HubMessenger implements BinaryMessenger {
     channel: string,
     message: Uint8Array | null,
   ): Promise<Uint8Array | null> {
-    let bytes: Uint8Array;
+    const bytes = encodeRemote({ kind: "call", channel, payload: message });
+    const { instance, key } = this.#session;
+    let reply;
     try {
-      const reply = await this.#nc.request(
-        this.#subject,
-        encodeRemote({
-          kind: "call",
-          token: this.#token,
-          channel,
-          payload: message,
-        }),
-        { timeout: this.#timeout },
-      );
-      bytes = reply.data;
+      reply = await this.#nc.request(this.#subject, bytes, {
+        timeout: this.#timeout,
+        headers: await sealed(key, bytes, instance),
+      });
     } catch (error) {
       throw new RemoteNodeError(
         "remote_unavailable",
@@ -59,7 +55,9 @@ export class HubMessenger implements BinaryMessenger {
         error,
       );
     }
-    const answer = decodeRemote(bytes);
+    const answer = await isSealed(key, reply.data, reply.headers)
+      ? decodeRemote(reply.data)
+      : null;
     if (answer?.kind === "reply") return answer.payload;
     // A channel the hub does not serve is a channel nothing handles.
     if (answer?.kind === "refused" && answer.code === "channel") return null;
@@ -71,8 +69,8 @@ export class HubMessenger implements BinaryMessenger {
       );
     }
     throw new RemoteNodeError(
-      "remote_unavailable",
-      `Cannot call channel "${channel}" on hub "${this.#hub}": its answer is not a hub message`,
+      "remote_auth",
+      `Cannot call channel "${channel}" on hub "${this.#hub}": the answer is not sealed by the hub; check that nothing else listens on the hub's subjects`,
     );
   }
 

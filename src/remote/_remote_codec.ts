@@ -13,6 +13,15 @@ const SET = 131;
 const ERROR = 132;
 const BIGINT = 133;
 
+const ERROR_CLASSES: Record<string, ErrorConstructor> = {
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
+
 /**
  * The codec of hub ↔ node messages: the standard message codec, extended
  * the Flutter way (`writeValue` / `readValueOfType`) so values come back as
@@ -108,7 +117,11 @@ export class RemoteCodec extends StandardMessageCodec {
       }
       case ERROR: {
         const name = buffer.getSizedUtf8();
-        const error = new Error(buffer.getSizedUtf8());
+        // The built-in class of that name, as postMessage gives it back.
+        const Class = Object.hasOwn(ERROR_CLASSES, name)
+          ? ERROR_CLASSES[name]
+          : Error;
+        const error = new Class(buffer.getSizedUtf8());
         error.name = name;
         error.stack = buffer.getSizedUtf8();
         return error;

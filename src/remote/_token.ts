@@ -1,8 +1,15 @@
 /**
- * Node tokens: `v1.<hub>.<node>.<expires>.<signature>`, the signature an
- * HMAC-SHA256 of the rest under the hub's secret. Only the hub can make
- * one; it checks every join and every platform call against its secret,
- * expiry and revocations.
+ * The remote layer's cryptography, all HMAC-SHA256 (WebCrypto):
+ *
+ * - a node token is `v1.<hub>.<node>.<expires>.<signature>`, the signature
+ *   an HMAC of the body under the hub's secret; only the hub can make one;
+ * - a node never sends its signature: it joins with the body and a proof
+ *   (an HMAC under the signature) of a fresh message, so a token cannot be
+ *   read off the wire;
+ * - both sides then derive the node's session key from the signature, and
+ *   every message the node sends carries its HMAC under that key; the hub
+ *   hands the node its task key (sealed with a pad only the two can make),
+ *   and every task and cancellation carries an HMAC under it.
  */
 
 const encoder = new TextEncoder();
@@ -10,67 +17,121 @@ const encoder = new TextEncoder();
 /** Why a token is refused, or `null` when it is good. */
 export type TokenVerdict = "forged" | "foreign" | "expired" | "revoked";
 
-/** The HMAC key of a secret. */
-export function keyOf(secret: string): Promise<CryptoKey> {
+/** A token's readable parts (its body), without its signature. */
+export interface TokenBody {
+  readonly text: string;
+  readonly hub: string;
+  readonly node: string;
+  readonly expires: number;
+}
+
+/** The bytes WebCrypto takes: UTF-8 of a string, or the view (a copy of a
+ * view of shared memory). */
+function bytesOf(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+}
+
+/** An HMAC key made of `material`. */
+export function hmacKey(material: string | Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey(
     "raw",
-    encoder.encode(secret),
+    bytesOf(material),
     { name: "HMAC", hash: "SHA-256" },
     false,
-    ["sign", "verify"],
+    ["sign"],
   );
 }
 
-/** A signature of `text`, base64url. */
-export async function sign(key: CryptoKey, text: string): Promise<string> {
-  const mac = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, encoder.encode(text)),
+/** The HMAC of `data` under `key`. */
+export async function mac(
+  key: CryptoKey,
+  data: string | Uint8Array,
+): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.sign(
+      "HMAC",
+      key,
+      bytesOf(data),
+    ),
   );
-  return btoa(String.fromCharCode(...mac)).replaceAll("+", "-")
+}
+
+/** `bytes` in base64url, unpadded. */
+export function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-")
     .replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The HMAC of `data` under `key`, in base64url. */
+export async function sign(
+  key: CryptoKey,
+  data: string | Uint8Array,
+): Promise<string> {
+  return base64url(await mac(key, data));
+}
+
+/** Whether `signature` is the HMAC of `data` under `key` (constant time). */
+export async function verify(
+  key: CryptoKey,
+  data: string | Uint8Array,
+  signature: string | undefined,
+): Promise<boolean> {
+  if (signature === undefined) return false;
+  const expected = await sign(key, data);
+  if (expected.length !== signature.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
+  }
+  return diff === 0;
 }
 
 /** Makes a token for `node`, valid until `expires` (ms since the epoch). */
 export async function issue(
-  key: CryptoKey,
+  secret: CryptoKey,
   hub: string,
   node: string,
   expires: number,
 ): Promise<string> {
   const body = `v1.${hub}.${node}.${expires}`;
-  return `${body}.${await sign(key, body)}`;
+  return `${body}.${await sign(secret, body)}`;
 }
 
-/** The node a well-formed token names, or `null`. */
-export function nodeOf(token: string): string | null {
-  const parts = token.split(".");
-  return parts.length === 5 && parts[0] === "v1" ? parts[2] : null;
-}
-
-/** Checks a token against hub `hub`'s key; `null` when it is good. */
-export async function check(
-  key: CryptoKey,
-  hub: string,
+/** Splits a token into its body and signature; `null` when malformed. */
+export function splitToken(
   token: string,
-  revoked: ReadonlySet<string>,
-  now: number,
-): Promise<TokenVerdict | null> {
-  const parts = token.split(".");
-  if (parts.length !== 5 || parts[0] !== "v1") return "forged";
-  const [, tokenHub, node, expires] = parts;
-  if (tokenHub !== hub) return "foreign";
-  const body = parts.slice(0, 4).join(".");
-  // Compared in constant time by signing again and comparing MACs.
-  const expected = await sign(key, body);
-  if (!equal(expected, parts[4])) return "forged";
-  if (!(Number(expires) > now)) return "expired";
-  if (revoked.has(node)) return "revoked";
-  return null;
+): { body: TokenBody; signature: string } | null {
+  const parts = typeof token === "string" ? token.split(".") : [];
+  if (parts.length !== 5 || parts[0] !== "v1") return null;
+  const body = parseBody(parts.slice(0, 4).join("."));
+  return body === null ? null : { body, signature: parts[4] };
 }
 
-function equal(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+/** Reads a token body `v1.<hub>.<node>.<expires>`; `null` when malformed. */
+export function parseBody(text: string): TokenBody | null {
+  const parts = typeof text === "string" ? text.split(".") : [];
+  if (parts.length !== 4 || parts[0] !== "v1") return null;
+  const expires = Number(parts[3]);
+  if (!Number.isFinite(expires)) return null;
+  return { text, hub: parts[1], node: parts[2], expires };
+}
+
+/** The key a token's holder proves itself with: its signature. */
+export function holderKey(signature: string): Promise<CryptoKey> {
+  return hmacKey(`holder.${signature}`);
+}
+
+/** The session key of a node instance, from its holder key. */
+export async function sessionKey(
+  holder: CryptoKey,
+  instance: string,
+): Promise<CryptoKey> {
+  return await hmacKey(await mac(holder, `session.${instance}`));
+}
+
+/** `a` XOR `b` (same length): seals the task key for one instance. */
+export function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i];
+  return out;
 }

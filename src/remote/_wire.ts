@@ -1,5 +1,7 @@
+import { headers, type MsgHdrs } from "nats";
 import type { SerializedError } from "../isolate/protocol.ts";
 import { RemoteCodec } from "./_remote_codec.ts";
+import { sign, verify } from "./_token.ts";
 
 /** One task, as the hub orders it. */
 export interface TaskOrder {
@@ -34,17 +36,36 @@ export type TaskAnswer =
  * and results keep the types `postMessage` keeps (plain objects, `Map`,
  * `Set`, `Date`, typed arrays, `bigint`, errors…). Tasks and answers travel
  * in batches: what one turn of the event loop produces, in one message.
+ *
+ * What a node sends carries its instance id and an HMAC under its session
+ * key in the headers ({@linkcode INSTANCE_HEADER}, {@linkcode MAC_HEADER});
+ * tasks and cancellations an HMAC under the hub's task key.
  */
 export type RemoteMessage =
-  /** node → hub: asks to join with a token the hub issued. */
-  | { kind: "join"; token: string; node: string; capacity: number }
-  /** hub → node: the subjects' secret tag and the hub's settings. */
+  /**
+   * node → hub: asks to join, with its token's body (never its signature)
+   * and a proof of holding the signature: the HMAC of
+   * `join.<instance>.<at>` under the holder key.
+   */
+  | {
+    kind: "join";
+    body: string;
+    instance: string;
+    at: number;
+    proof: string;
+    capacity: number;
+  }
+  /**
+   * hub → node (sealed with the session key): the subjects' tag, the
+   * settings, and the task key XOR a pad only the node can make.
+   */
   | {
     kind: "welcome";
     tag: string;
     heartbeat: number;
     durable: boolean;
     ackWait: number;
+    taskKey: Uint8Array;
   }
   /** hub → node: the join or a plugin call was refused, and why. */
   | { kind: "refused"; code: string; message: string }
@@ -53,19 +74,51 @@ export type RemoteMessage =
   /** hub → JetStream → one node: one durable task. */
   | { kind: "task"; task: TaskOrder }
   /** node → hub: it holds these tasks (`[id, attempt]`), still running. */
-  | { kind: "accepted"; node: string; tasks: Array<[string, number]> }
+  | { kind: "accepted"; tasks: Array<[string, number]> }
   /** node → hub: tasks' outcomes. */
-  | { kind: "answers"; node: string; answers: TaskAnswer[] }
-  /** hub → nodes: stop a task. */
+  | { kind: "answers"; answers: TaskAnswer[] }
+  /** node → JetStream key-value → hub: answers with their seal inside. */
+  | { kind: "stored"; instance: string; mac: string; data: Uint8Array }
+  /** hub → nodes: stop a task (durable: also stored, for later nodes). */
   | { kind: "cancel"; id: string; reason: string }
   /** node → hub, every heartbeat: it lives, with its room. */
-  | { kind: "alive"; node: string; capacity: number; running: number }
+  | { kind: "alive"; capacity: number; running: number }
   /** node → hub: it leaves (its running tasks are finished). */
-  | { kind: "bye"; node: string }
+  | { kind: "bye" }
   /** node → hub: a platform-channel message for the hub's root. */
-  | { kind: "call"; token: string; channel: string; payload: Uint8Array | null }
-  /** hub → node: the platform handler's reply. */
+  | { kind: "call"; channel: string; payload: Uint8Array | null }
+  /** hub → node (sealed with the session key): the handler's reply. */
   | { kind: "reply"; payload: Uint8Array | null };
+
+/** The header naming the node instance that sent a message. */
+export const INSTANCE_HEADER = "Isolates-Instance";
+/** The header holding a message's HMAC (base64url). */
+export const MAC_HEADER = "Isolates-Mac";
+
+/**
+ * Headers sealing `bytes` with `key`, naming `instance` when given.
+ *
+ * @param key The session key (node → hub) or the task key (hub → node).
+ */
+export async function sealed(
+  key: CryptoKey,
+  bytes: Uint8Array,
+  instance?: string,
+): Promise<MsgHdrs> {
+  const h = headers();
+  h.set(MAC_HEADER, await sign(key, bytes));
+  if (instance !== undefined) h.set(INSTANCE_HEADER, instance);
+  return h;
+}
+
+/** Whether a received message's seal is `key`'s. */
+export function isSealed(
+  key: CryptoKey,
+  bytes: Uint8Array,
+  h: MsgHdrs | undefined,
+): Promise<boolean> {
+  return verify(key, bytes, h?.get(MAC_HEADER) || undefined);
+}
 
 const codec = new RemoteCodec();
 
@@ -115,10 +168,12 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
   const m = value;
   switch (m.kind) {
     case "join":
-      return isString(m.token) && isString(m.node) && isNumber(m.capacity);
+      return isString(m.body) && isString(m.instance) && isNumber(m.at) &&
+        isString(m.proof) && isNumber(m.capacity);
     case "welcome":
       return isString(m.tag) && isNumber(m.heartbeat) &&
-        typeof m.durable === "boolean" && isNumber(m.ackWait);
+        typeof m.durable === "boolean" && isNumber(m.ackWait) &&
+        m.taskKey instanceof Uint8Array;
     case "refused":
       return isString(m.code) && isString(m.message);
     case "tasks":
@@ -126,21 +181,23 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
     case "task":
       return isOrder(m.task);
     case "accepted":
-      return isString(m.node) && Array.isArray(m.tasks) &&
+      return Array.isArray(m.tasks) &&
         m.tasks.every((t) =>
           Array.isArray(t) && isString(t[0]) && isNumber(t[1])
         );
     case "answers":
-      return isString(m.node) && Array.isArray(m.answers) &&
-        m.answers.every(isAnswer);
+      return Array.isArray(m.answers) && m.answers.every(isAnswer);
+    case "stored":
+      return isString(m.instance) && isString(m.mac) &&
+        m.data instanceof Uint8Array;
     case "cancel":
       return isString(m.id) && isString(m.reason);
     case "alive":
-      return isString(m.node) && isNumber(m.capacity) && isNumber(m.running);
+      return isNumber(m.capacity) && isNumber(m.running);
     case "bye":
-      return isString(m.node);
+      return true;
     case "call":
-      return isString(m.token) && isString(m.channel) && isBytes(m.payload);
+      return isString(m.channel) && isBytes(m.payload);
     case "reply":
       return isBytes(m.payload);
     default:

@@ -31,5 +31,6 @@ export {
   type RemoteNodeInfo,
 } from "./nats_transport.ts";
 export { NatsNode, type NatsNodeOptions } from "./nats_node.ts";
+export type { NatsAuth } from "./nats_auth.ts";
 export { RemoteNodeError } from "./remote_node_error.ts";
 export type { TokenVerdict } from "./_token.ts";

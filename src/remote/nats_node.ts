@@ -9,12 +9,24 @@ import { type SerializedError, serializeError } from "../isolate/protocol.ts";
 import { RemoteError } from "../isolate/remote_error.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
 import { HubMessenger } from "./_hub_messenger.ts";
-import { nodeOf } from "./_token.ts";
+import {
+  hmacKey,
+  holderKey,
+  mac,
+  sessionKey,
+  sign,
+  splitToken,
+  verify,
+  xor,
+} from "./_token.ts";
+import type { NatsAuth } from "./nats_auth.ts";
 import {
   decodeRemote,
   encodeRemote,
+  isSealed,
   NAME,
   type RemoteMessage,
+  sealed,
   type Subjects,
   subjectsOf,
   type TaskAnswer,
@@ -48,6 +60,8 @@ export interface NatsNodeOptions {
    * @default {"127.0.0.1:4222"}
    */
   servers?: string | string[];
+  /** How the node proves itself to the NATS server, when it asks. */
+  auth?: NatsAuth;
   /**
    * The hub to join.
    *
@@ -110,7 +124,8 @@ interface Running {
  * {@linkcode IsolatePool}, and answers. It reports it lives every
  * heartbeat; cancellations and timeouts from the hub abort the task here.
  * Channels in `forward` reach the hub's root plugins; `messenger` calls
- * them directly.
+ * them directly. It proves its token without sending it, seals what it
+ * sends with its session key, and runs only tasks the hub sealed.
  *
  * @example A wrong hub address gets a typed error
  * ```ts
@@ -128,12 +143,16 @@ interface Running {
 export class NatsNode implements AsyncDisposable {
   /** The node's name (from its token). */
   readonly node: string;
+  /** This process's instance id (several may share a token). */
+  readonly instance: string;
   /** The hub it joined. */
   readonly hub: string;
   /** Sends platform-channel messages to the hub's root. */
   readonly messenger: BinaryMessenger;
   readonly #nc: NatsConnection;
   readonly #subjects: Subjects;
+  readonly #session: CryptoKey;
+  readonly #taskKey: CryptoKey;
   readonly #pool: IsolatePool;
   readonly #capacity: number;
   readonly #forward: string[];
@@ -143,6 +162,9 @@ export class NatsNode implements AsyncDisposable {
   #acceptTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #cancelled = new Set<string>();
   readonly #functions = new Map<string, PoolTask>();
+  /** Stop taking tasks. */
+  readonly #intake: Array<() => void> = [];
+  /** Stop the rest, once the tasks taken are answered. */
   readonly #stops: Array<() => void> = [];
   readonly #work: Set<Promise<void>> = new Set();
   #done = 0;
@@ -150,16 +172,22 @@ export class NatsNode implements AsyncDisposable {
 
   private constructor(init: {
     node: string;
+    instance: string;
     hub: string;
     nc: NatsConnection;
     subjects: Subjects;
+    session: CryptoKey;
+    taskKey: CryptoKey;
     options: NatsNodeOptions;
   }) {
     const { options } = init;
     this.node = init.node;
+    this.instance = init.instance;
     this.hub = init.hub;
     this.#nc = init.nc;
     this.#subjects = init.subjects;
+    this.#session = init.session;
+    this.#taskKey = init.taskKey;
     const size = options.size ?? (navigator.hardwareConcurrency || 1);
     this.#capacity = options.capacity ?? size * 4;
     this.#pool = new IsolatePool({
@@ -170,7 +198,7 @@ export class NatsNode implements AsyncDisposable {
     this.messenger = new HubMessenger(
       init.nc,
       init.subjects.platform,
-      options.token,
+      { instance: init.instance, key: init.session },
       init.hub,
       options.callTimeout ?? 30_000,
     );
@@ -183,8 +211,8 @@ export class NatsNode implements AsyncDisposable {
    * @param options The servers, hub, token and the node's pool.
    * @returns The running node.
    * @throws {RemoteNodeError} `remote_auth` when the hub refuses the token
-   * (`reason` says why), `remote_unavailable` when NATS or the hub does not
-   * answer.
+   * (`reason` says why) or an answer is not sealed by the hub,
+   * `remote_unavailable` when NATS or the hub does not answer.
    * @throws {RangeError} When an option is out of range.
    */
   static async start(options: NatsNodeOptions): Promise<NatsNode> {
@@ -207,34 +235,36 @@ export class NatsNode implements AsyncDisposable {
         );
       }
     }
-    const node = typeof options.token === "string"
-      ? nodeOf(options.token)
-      : null;
-    if (node === null || !NAME.test(node)) {
+    const token = splitToken(options.token);
+    if (token === null || !NAME.test(token.body.node)) {
       throw new RemoteNodeError(
         "remote_auth",
         `Cannot join hub "${hub}": the token is not one a hub issues; ask the hub for a token (issueToken)`,
         "forged",
       );
     }
-    const nc = await open(options.servers, node);
-    const close = (): Promise<void> => nc.close();
+    const node = token.body.node;
+    const instance = crypto.randomUUID().replaceAll("-", "");
+    const holder = await holderKey(token.signature);
+    const nc = await open(options.servers, node, options.auth);
     const size = options.size ?? (navigator.hardwareConcurrency || 1);
-    let answer: RemoteMessage | null;
+    let reply: Msg;
     try {
-      const reply = await nc.request(
+      const at = Date.now();
+      reply = await nc.request(
         `${prefix}.${hub}.join`,
         encodeRemote({
           kind: "join",
-          token: options.token,
-          node,
+          body: token.body.text,
+          instance,
+          at,
+          proof: await sign(holder, `join.${instance}.${at}`),
           capacity: options.capacity ?? size * 4,
         }),
         { timeout: 5000 },
       );
-      answer = decodeRemote(reply.data);
     } catch (error) {
-      await close();
+      await nc.close();
       throw new RemoteNodeError(
         "remote_unavailable",
         `Cannot join hub "${hub}": no hub answered (${
@@ -244,26 +274,35 @@ export class NatsNode implements AsyncDisposable {
         error,
       );
     }
+    const answer = decodeRemote(reply.data);
     if (answer?.kind === "refused") {
-      await close();
+      await nc.close();
       throw new RemoteNodeError(
         "remote_auth",
         answer.message,
         answer.code as "forged" | "foreign" | "expired" | "revoked",
       );
     }
-    if (answer?.kind !== "welcome") {
-      await close();
+    const session = await sessionKey(holder, instance);
+    if (
+      answer?.kind !== "welcome" ||
+      !await isSealed(session, reply.data, reply.headers)
+    ) {
+      await nc.close();
       throw new RemoteNodeError(
-        "remote_unavailable",
-        `Cannot join hub "${hub}": its answer is not a hub message`,
+        "remote_auth",
+        `Cannot join hub "${hub}": its answer is not sealed by the hub; check that nothing else listens on the hub's subjects`,
       );
     }
+    const pad = await mac(holder, `welcome.${instance}`);
     const self = new NatsNode({
       node,
+      instance,
       hub,
       nc,
       subjects: subjectsOf(prefix, hub, answer.tag),
+      session,
+      taskKey: await hmacKey(xor(answer.taskKey, pad)),
       options,
     });
     try {
@@ -274,7 +313,7 @@ export class NatsNode implements AsyncDisposable {
         "remote_unavailable",
         `Cannot take tasks from hub "${hub}": ${
           error instanceof Error ? error.message : String(error)
-        }`,
+        }; check that the NATS server runs JetStream (-js) for a durable hub`,
         null,
         error,
       );
@@ -293,8 +332,9 @@ export class NatsNode implements AsyncDisposable {
   }
 
   /**
-   * Leaves the hub: takes no new task, finishes those it holds, says goodbye
-   * and closes its pool and its connection. Idempotent.
+   * Leaves the hub: takes no new task, finishes those it holds (its
+   * heartbeats go on meanwhile), says goodbye and closes its pool and its
+   * connection. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -306,44 +346,34 @@ export class NatsNode implements AsyncDisposable {
     await this.close();
   }
 
+  /** Publishes a message to the hub, sealed with the session key. */
+  async #send(subject: string, message: RemoteMessage): Promise<void> {
+    const bytes = encodeRemote(message);
+    this.#nc.publish(subject, bytes, {
+      headers: await sealed(this.#session, bytes, this.instance),
+    });
+  }
+
   async #start(
     welcome: Extract<RemoteMessage, { kind: "welcome" }>,
   ): Promise<void> {
     const s = this.#subjects;
     const cancels = this.#nc.subscribe(s.cancel, {
       callback: (error, msg) => {
-        if (error !== null) return;
-        const message = decodeRemote(msg.data);
-        if (message?.kind !== "cancel") return;
-        const running = this.#running.get(message.id);
-        if (running !== undefined) running.controller.abort(message.reason);
-        else if (welcome.durable) this.#remember(message.id);
+        if (error === null) this.#onCancel(msg).catch(() => {});
       },
     });
     this.#stops.push(() => cancels.unsubscribe());
-    if (welcome.durable) await this.#consume(welcome.ackWait);
+    if (welcome.durable) await this.#consume(welcome.ackWait, welcome.tag);
     else {
       const tasks = this.#nc.subscribe(s.tasks, {
         queue: "nodes",
         callback: (error, msg) => {
-          if (error === null) this.#onTask(msg);
+          if (error === null) this.#onTasks(msg).catch(() => {});
         },
       });
-      this.#stops.push(() => tasks.unsubscribe());
+      this.#intake.push(() => tasks.unsubscribe());
     }
-    const beat = (): void =>
-      this.#nc.publish(
-        s.alive,
-        encodeRemote({
-          kind: "alive",
-          node: this.node,
-          capacity: this.#capacity,
-          running: this.#running.size,
-        }),
-      );
-    const heart = setInterval(beat, welcome.heartbeat);
-    this.#stops.push(() => clearInterval(heart));
-    beat();
     for (const channel of this.#forward) {
       ServicesBinding.defaultBinaryMessenger.setMessageHandler(
         channel,
@@ -353,14 +383,39 @@ export class NatsNode implements AsyncDisposable {
         ServicesBinding.defaultBinaryMessenger.setMessageHandler(channel, null)
       );
     }
+    // The first heartbeat leaves after the subscriptions: the hub counts
+    // this node from it, and what it sends then finds a listener.
+    const beat = (): void => {
+      this.#send(s.alive, {
+        kind: "alive",
+        capacity: this.#closing === null ? this.#capacity : 0,
+        running: this.#running.size,
+      }).catch(() => {});
+    };
+    const heart = setInterval(beat, welcome.heartbeat);
+    this.#stops.push(() => clearInterval(heart));
     await this.#nc.flush();
+    beat();
   }
 
-  #onTask(msg: Msg): void {
+  async #onCancel(msg: Msg): Promise<void> {
+    if (!await isSealed(this.#taskKey, msg.data, msg.headers)) return;
     const message = decodeRemote(msg.data);
-    if (message?.kind !== "tasks" || msg.reply === undefined) return;
+    if (message?.kind !== "cancel") return;
+    const running = this.#running.get(message.id);
+    if (running !== undefined) running.controller.abort(message.reason);
+    else this.#remember(message.id);
+  }
+
+  async #onTasks(msg: Msg): Promise<void> {
+    if (msg.reply === undefined) return;
+    // Only tasks the hub sealed run here.
+    if (!await isSealed(this.#taskKey, msg.data, msg.headers)) return;
+    const message = decodeRemote(msg.data);
+    if (message?.kind !== "tasks") return;
     const reply = msg.reply;
     for (const order of message.tasks) {
+      if (this.#cancelled.has(order.id)) continue;
       this.#unaccepted.set(order.id, { reply, attempt: order.attempt });
       this.#track(
         this.#run(order).then((answer) => this.#answer(reply, answer)),
@@ -373,17 +428,23 @@ export class NatsNode implements AsyncDisposable {
   #answer(reply: string, answer: TaskAnswer): void {
     let answers = this.#answers.get(reply);
     if (answers === undefined) {
-      if (this.#answers.size === 0) queueMicrotask(() => this.#sendAnswers());
+      if (this.#answers.size === 0) {
+        queueMicrotask(() => this.#sendAnswers().catch(() => {}));
+      }
       this.#answers.set(reply, answers = []);
     }
     answers.push(answer);
   }
 
-  #sendAnswers(): void {
-    for (const [reply, answers] of this.#answers) {
-      this.#nc.publish(reply, this.#encodeAnswers(answers));
-    }
+  async #sendAnswers(): Promise<void> {
+    const batches = [...this.#answers];
     this.#answers.clear();
+    for (const [reply, answers] of batches) {
+      const bytes = this.#encodeAnswers(answers);
+      this.#nc.publish(reply, bytes, {
+        headers: await sealed(this.#session, bytes, this.instance),
+      });
+    }
   }
 
   /**
@@ -401,60 +462,72 @@ export class NatsNode implements AsyncDisposable {
     }
     this.#unaccepted.clear();
     for (const [reply, tasks] of byReply) {
-      this.#nc.publish(
-        reply,
-        encodeRemote({ kind: "accepted", node: this.node, tasks }),
-      );
+      this.#send(reply, { kind: "accepted", tasks }).catch(() => {});
     }
   }
 
-  async #consume(ackWait: number): Promise<void> {
+  async #consume(ackWait: number, tag: string): Promise<void> {
     const js = this.#nc.jetstream();
-    const stream = streamOf(this.hub);
+    const stream = streamOf(this.hub, tag);
     const results = await js.views.kv(`${stream}_results`, { bindOnly: true });
     const consumer = await js.consumers.get(stream, "nodes");
     const messages = await consumer.consume({
       max_messages: this.#capacity,
     });
-    this.#stops.push(() => messages.stop());
+    this.#intake.push(() => messages.stop());
     (async () => {
       for await (const jsMsg of messages) {
-        const message = decodeRemote(jsMsg.data);
-        if (message?.kind !== "task") {
-          jsMsg.term(); // not a task: never deliver it again
-          continue;
-        }
-        if (this.#cancelled.has(message.task.id)) {
-          jsMsg.ack();
-          continue;
-        }
-        this.#track(this.#durable(jsMsg, message.task, results, ackWait));
+        this.#track(this.#durable(jsMsg, results, ackWait));
       }
     })().catch(() => {});
   }
 
-  async #durable(
-    jsMsg: JsMsg,
-    order: TaskOrder,
-    results: KV,
-    ackWait: number,
-  ): Promise<void> {
+  async #durable(jsMsg: JsMsg, results: KV, ackWait: number): Promise<void> {
+    const message = await isSealed(this.#taskKey, jsMsg.data, jsMsg.headers)
+      ? decodeRemote(jsMsg.data)
+      : null;
+    if (message?.kind !== "task") {
+      jsMsg.term(); // not a task the hub sealed: never deliver it again
+      return;
+    }
+    const order = message.task;
+    if (
+      this.#cancelled.has(order.id) ||
+      await this.#cancelledBefore(results, order.id)
+    ) {
+      jsMsg.ack();
+      return;
+    }
     // Progress reports keep JetStream from handing a long task elsewhere.
     const progress = setInterval(() => jsMsg.working(), ackWait / 3);
     try {
       const answer = await this.#run(order);
-      if (this.#closing !== null && !answer.ok) {
-        jsMsg.nak(); // stopped by this node's shutdown: another node runs it
-        return;
-      }
       // The result is stored before the task is acknowledged.
-      await results.put(order.id, this.#encodeAnswers([answer]));
+      const data = this.#encodeAnswers([answer]);
+      await results.put(
+        order.id,
+        encodeRemote({
+          kind: "stored",
+          instance: this.instance,
+          mac: await sign(this.#session, data),
+          data,
+        }),
+      );
       jsMsg.ack();
     } catch {
       jsMsg.nak();
     } finally {
       clearInterval(progress);
     }
+  }
+
+  /** Whether the hub stored a cancellation of `id` (durable mode). */
+  async #cancelledBefore(results: KV, id: string): Promise<boolean> {
+    const entry = await results.get(`cancel.${id}`).catch(() => null);
+    if (entry === null || entry.operation !== "PUT") return false;
+    const stored = decodeRemote(entry.value);
+    return stored?.kind === "stored" &&
+      await verify(this.#taskKey, stored.data, stored.mac);
   }
 
   async #run(order: TaskOrder): Promise<TaskAnswer> {
@@ -495,18 +568,13 @@ export class NatsNode implements AsyncDisposable {
   /** The answers' message; a result that cannot be sent fails its task. */
   #encodeAnswers(answers: TaskAnswer[]): Uint8Array {
     try {
-      return encodeRemote({ kind: "answers", node: this.node, answers });
+      return encodeRemote({ kind: "answers", answers });
     } catch {
       return encodeRemote({
         kind: "answers",
-        node: this.node,
         answers: answers.map((answer) => {
           try {
-            encodeRemote({
-              kind: "answers",
-              node: this.node,
-              answers: [answer],
-            });
+            encodeRemote({ kind: "answers", answers: [answer] });
             return answer;
           } catch (error) {
             return {
@@ -540,16 +608,17 @@ export class NatsNode implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
-    for (const stop of this.#stops.splice(0)) stop();
+    // Take nothing new, finish what was taken (heartbeats, cancellations and
+    // forwarded plugin calls still work meanwhile), then leave.
+    for (const stop of this.#intake.splice(0)) stop();
+    while (this.#work.size > 0) await Promise.all(this.#work);
     if (this.#acceptTimer !== null) clearTimeout(this.#acceptTimer);
     this.#acceptTimer = null;
-    await Promise.all(this.#work);
+    await this.#sendAnswers().catch(() => {});
+    for (const stop of this.#stops.splice(0)) stop();
     await this.#pool.close();
     try {
-      this.#nc.publish(
-        this.#subjects.alive,
-        encodeRemote({ kind: "bye", node: this.node }),
-      );
+      await this.#send(this.#subjects.alive, { kind: "bye" });
       await this.#nc.flush();
     } catch {
       // The connection is already gone: the hub notices the silence.

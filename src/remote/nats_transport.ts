@@ -14,20 +14,29 @@ import { ServicesBinding } from "../isolate/services_binding.ts";
 import {
   decodeRemote,
   encodeRemote,
+  INSTANCE_HEADER,
+  isSealed,
   NAME,
   type RemoteMessage,
+  sealed,
   type Subjects,
   subjectsOf,
+  type TaskAnswer,
   type TaskOrder,
 } from "./_wire.ts";
 import {
-  check,
+  hmacKey,
+  holderKey,
   issue,
-  keyOf,
-  nodeOf,
+  mac,
+  parseBody,
+  sessionKey,
   sign,
   type TokenVerdict,
+  verify,
+  xor,
 } from "./_token.ts";
+import type { NatsAuth } from "./nats_auth.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
 import { open, streamOf } from "./_connection.ts";
 
@@ -56,6 +65,8 @@ export interface NatsTransportOptions {
    * @default {"127.0.0.1:4222"}
    */
   servers?: string | string[];
+  /** How the hub proves itself to the NATS server, when it asks. */
+  auth?: NatsAuth;
   /**
    * The hub's name: nodes join it by name. Letters, digits, `_`, `-`.
    *
@@ -64,9 +75,10 @@ export interface NatsTransportOptions {
   hub?: string;
   /**
    * Signs node tokens and hides the hub's subjects. Keep it stable to keep
-   * tokens (and, in durable mode, the task stream) across restarts.
+   * tokens across restarts; durable mode requires it (its stored tasks and
+   * results outlive the hub). Change it to cut every node off.
    *
-   * @default {random, for this transport's life}
+   * @default {random, for this transport's life; required with `durable`}
    */
   secret?: string;
   /**
@@ -92,7 +104,9 @@ export interface NatsTransportOptions {
   /**
    * Submit through JetStream: a task is stored before `run` counts it as
    * accepted, and acknowledged only after its result is stored, so a crash
-   * of every node loses none (at least once: tasks must be idempotent).
+   * of every node loses none (at least once: tasks must be idempotent). A
+   * task is delivered at most `retries + 1` times, then fails with
+   * `RemoteNodeError` (`remote_node_lost`).
    *
    * @default {false}
    */
@@ -149,13 +163,21 @@ export interface IssueTokenOptions {
  * import type { RemoteNodeInfo } from "@isolates/isolates/nats";
  * import assert from "node:assert/strict";
  *
- * const info: RemoteNodeInfo = { node: "n1", capacity: 4, running: 1, done: 10 };
+ * const info: RemoteNodeInfo = {
+ *   node: "n1",
+ *   instance: "3f2a9c",
+ *   capacity: 4,
+ *   running: 1,
+ *   done: 10,
+ * };
  * assert.equal(info.capacity - info.running, 3);
  * ```
  */
 export interface RemoteNodeInfo {
   /** The node's name (from its token). */
   readonly node: string;
+  /** The node process's instance id (several may share a token). */
+  readonly instance: string;
   /** Tasks it takes at once. */
   readonly capacity: number;
   /** Tasks of this hub it runs now. */
@@ -171,13 +193,25 @@ interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   attempt: number;
-  node: string | null;
+  /** The instance that holds it (non-durable), once it said so. */
+  instance: string | null;
+  /** Its JetStream sequence (durable), once stored. */
+  seq: number | null;
   timer: ReturnType<typeof setTimeout> | null;
   onAbort: (() => void) | null;
 }
 
-interface NodeState {
+/** A node instance that joined: its keys outlive its liveness. */
+interface Session {
+  readonly instance: string;
   readonly node: string;
+  readonly expires: number;
+  readonly key: CryptoKey;
+}
+
+/** A live node instance (counted once its first heartbeat arrived). */
+interface NodeState {
+  readonly session: Session;
   capacity: number;
   running: number;
   done: number;
@@ -185,6 +219,10 @@ interface NodeState {
 }
 
 const DAY = 86_400_000;
+/** How far a join's clock may be from the hub's, in ms. */
+const JOIN_SKEW = 300_000;
+/** Sessions remembered (their answers can still arrive after a loss). */
+const MAX_SESSIONS = 10_000;
 
 /**
  * The hub's side of running an {@linkcode IsolatePool}'s tasks on other
@@ -203,6 +241,10 @@ const DAY = 86_400_000;
  * `Date`, typed arrays, `bigint`, errors); function tasks travel as source,
  * module tasks as URLs the node must be able to import.
  *
+ * A node proves its token without sending it, and every message after the
+ * join is sealed (HMAC) with keys only the hub and that node hold: forged
+ * tasks, answers, heartbeats and plugin calls are dropped.
+ *
  * @example Refused when no NATS server answers
  * ```ts
  * import { NatsTransport, RemoteNodeError } from "@isolates/isolates/nats";
@@ -220,7 +262,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   /** The hub's name. */
   readonly hub: string;
   readonly #nc: NatsConnection;
-  readonly #key: CryptoKey;
+  readonly #secret: CryptoKey;
+  readonly #taskKey: CryptoKey;
+  readonly #taskKeyBytes: Uint8Array;
   readonly #subjects: Subjects;
   readonly #tag: string;
   readonly #heartbeat: number;
@@ -232,10 +276,11 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   readonly #caller = crypto.randomUUID().replaceAll("-", "");
   readonly #inbox: string;
   readonly #pending = new Map<string, Pending>();
+  readonly #bySeq = new Map<number, string>();
   readonly #outgoing: TaskOrder[] = [];
+  readonly #sessions = new Map<string, Session>();
   readonly #nodes = new Map<string, NodeState>();
   readonly #revoked = new Set<string>();
-  readonly #verified = new Map<string, number>();
   readonly #stops: Array<() => void> = [];
   readonly #results: KV | null;
   #wake: () => void = () => {};
@@ -245,7 +290,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   private constructor(
     init: {
       nc: NatsConnection;
-      key: CryptoKey;
+      secret: CryptoKey;
+      taskKey: CryptoKey;
+      taskKeyBytes: Uint8Array;
       hub: string;
       tag: string;
       subjects: Subjects;
@@ -256,7 +303,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     this.hub = init.hub;
     this.name = `nats:${init.hub}`;
     this.#nc = init.nc;
-    this.#key = init.key;
+    this.#secret = init.secret;
+    this.#taskKey = init.taskKey;
+    this.#taskKeyBytes = init.taskKeyBytes;
     this.#tag = init.tag;
     this.#subjects = init.subjects;
     this.#results = init.results;
@@ -276,7 +325,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
    *
    * @param options Servers, hub name, secret, retries, durability.
    * @returns The transport, ready to pass to an `IsolatePool`.
-   * @throws {RangeError} When an option is out of range.
+   * @throws {RangeError} When an option is out of range, or `durable` is
+   * set without a `secret`.
    * @throws {RemoteNodeError} `remote_unavailable` when NATS (or, durable,
    * JetStream) cannot be reached.
    */
@@ -301,17 +351,24 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         );
       }
     }
-    const secret = options.secret ??
+    if (options.durable && options.secret === undefined) {
+      throw new RangeError(
+        `Cannot open durable hub "${hub}": durable mode needs a "secret" (its stored tasks and results outlive this hub, and a new random secret would orphan them); pass a long random string kept outside the code`,
+      );
+    }
+    const secretText = options.secret ??
       crypto.getRandomValues(new Uint8Array(32)).join(".");
-    const key = await keyOf(secret);
-    const tag = (await sign(key, `subjects:${prefix}.${hub}`))
+    const secret = await hmacKey(secretText);
+    const tag = (await sign(secret, `subjects:${prefix}.${hub}`))
       .replace(/[^A-Za-z0-9]/g, "").slice(0, 22);
+    const taskKeyBytes = await mac(secret, `tasks:${prefix}.${hub}`);
+    const taskKey = await hmacKey(taskKeyBytes);
     const subjects = subjectsOf(prefix, hub, tag);
-    const nc = await open(options.servers, hub);
+    const nc = await open(options.servers, hub, options.auth);
     let results: KV | null = null;
     if (options.durable) {
       try {
-        results = await setUpDurable(nc, hub, subjects, options);
+        results = await setUpDurable(nc, streamOf(hub, tag), subjects, options);
       } catch (error) {
         await nc.close();
         throw new RemoteNodeError(
@@ -326,13 +383,15 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     }
     const transport = new NatsTransport({
       nc,
-      key,
+      secret,
+      taskKey,
+      taskKeyBytes,
       hub,
       tag,
       subjects,
       results,
     }, options);
-    await transport.#start();
+    await transport.#start(streamOf(hub, tag));
     return transport;
   }
 
@@ -351,7 +410,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   /** The live nodes, with their room and counts. */
   get nodes(): RemoteNodeInfo[] {
     return [...this.#nodes.values()].map((n) => ({
-      node: n.node,
+      node: n.session.node,
+      instance: n.session.instance,
       capacity: n.capacity,
       running: n.running,
       done: n.done,
@@ -361,6 +421,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   /**
    * Makes a token a node joins this hub with. It is scoped to this hub (and
    * its secret) and names the node; a node without a good one gets nothing.
+   * Several processes may share one token: each is its own instance.
    *
    * @param node The node's name (letters, digits, `_`, `-`).
    * @param options How long it is valid.
@@ -378,11 +439,14 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         `Cannot issue a token for "${node}": "ttl" must be a finite number of ms > 0, got ${ttl}`,
       );
     }
-    return await issue(this.#key, this.hub, node, Date.now() + ttl);
+    return await issue(this.#secret, this.hub, node, Date.now() + ttl);
   }
 
   /**
-   * Revokes every token of a node: it can no longer join or call plugins.
+   * Revokes every token of a node: it can no longer join, and the hub drops
+   * what its running instances send (heartbeats, answers, plugin calls), so
+   * their tasks go to other nodes. A revoked node that already joined can
+   * still read tasks until the hub's `secret` changes.
    *
    * @param node The node's name.
    */
@@ -397,23 +461,13 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
    * @returns `null` when it is good, otherwise why not.
    */
   async verifyToken(token: string): Promise<TokenVerdict | null> {
-    // A token seen good is not signed again on every call: only its expiry
-    // and its node's revocation can change.
-    const expires = this.#verified.get(token);
-    if (expires !== undefined && expires > Date.now()) {
-      return this.#revoked.has(nodeOf(token)!) ? "revoked" : null;
-    }
-    const verdict = await check(
-      this.#key,
-      this.hub,
-      token,
-      this.#revoked,
-      Date.now(),
-    );
-    if (verdict === null) {
-      if (this.#verified.size >= 10_000) this.#verified.clear();
-      this.#verified.set(token, Number(token.split(".")[3]));
-    }
+    const parts = typeof token === "string" ? token.split(".") : [];
+    if (parts.length !== 5) return "forged";
+    const body = parseBody(parts.slice(0, 4).join("."));
+    if (body === null) return "forged";
+    const verdict = this.#judge(body.hub, body.node, body.expires);
+    if (verdict === "foreign") return verdict;
+    if (!await verify(this.#secret, body.text, parts[4])) return "forged";
     return verdict;
   }
 
@@ -451,7 +505,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       resolve,
       reject,
       attempt: 0,
-      node: null,
+      instance: null,
+      seq: null,
       timer: null,
       onAbort: null,
     };
@@ -463,25 +518,29 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   }
 
   /**
-   * Closes the hub: pending tasks reject with `RemoteNodeError`
-   * (`remote_unavailable`), subscriptions end, and the connection closes
-   * when the transport opened it. Close the pool first to let tasks finish.
-   * Idempotent.
+   * Closes the hub: the tasks it still waits for are cancelled on their
+   * nodes and reject with `RemoteNodeError` (`remote_unavailable`),
+   * subscriptions end, and the connection closes. Close the pool first to
+   * let tasks finish. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#watchdog !== null) clearInterval(this.#watchdog);
-    for (const pending of [...this.#pending.values()]) {
-      this.#settle(pending);
-      pending.reject(
-        new RemoteNodeError(
-          "remote_unavailable",
-          `Cannot finish the task on hub "${this.hub}": the transport closed; close the pool before its transport`,
-        ),
-      );
-    }
+    const error = new RemoteNodeError(
+      "remote_unavailable",
+      `Cannot finish the task on hub "${this.hub}": the transport closed; close the pool before its transport`,
+    );
+    const cancels = [...this.#pending.values()].map((pending) =>
+      this.#cancel(pending, error)
+    );
+    await Promise.allSettled(cancels);
     for (const stop of this.#stops) stop();
+    try {
+      await this.#nc.flush();
+    } catch {
+      // Already disconnected: nothing more can leave.
+    }
     await this.#nc.close();
   }
 
@@ -490,23 +549,41 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     await this.close();
   }
 
-  async #start(): Promise<void> {
+  async #start(stream: string): Promise<void> {
     const s = this.#subjects;
     this.#listen(s.join, (message, msg) => this.#onJoin(message, msg));
-    this.#listen(s.alive, (message) => this.#onAlive(message));
-    this.#listen(this.#inbox, (message) => this.#onAnswer(message));
-    this.#listen(s.platform, (message, msg) => this.#onCall(message, msg));
+    this.#listenSealed(
+      s.alive,
+      (message, node) => this.#onAlive(message, node),
+    );
+    this.#listenSealed(
+      this.#inbox,
+      (message, node) => this.#onAnswer(message, node),
+    );
+    this.#listenSealed(
+      s.platform,
+      (message, node, msg) => this.#onCall(message, node, msg),
+    );
     if (this.#results !== null) {
       const watch = await this.#results.watch({ key: `${this.#caller}.*` });
       (async () => {
         for await (const entry of watch) {
           if (entry.operation !== "PUT") continue;
-          const message = decodeRemote(entry.value);
-          if (message !== null) this.#onAnswer(message);
+          await this.#onStored(entry.value);
           this.#results!.purge(entry.key).catch(() => {});
         }
       })().catch(() => {});
       this.#stops.push(() => watch.stop());
+      // A task delivered `retries + 1` times without an answer is lost.
+      const advisories = this.#nc.subscribe(
+        `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.nodes`,
+        {
+          callback: (error, msg) => {
+            if (error === null) this.#onMaxDeliveries(msg, stream);
+          },
+        },
+      );
+      this.#stops.push(() => advisories.unsubscribe());
     }
     this.#watchdog = setInterval(() => this.#checkNodes(), this.#heartbeat);
     Deno.unrefTimer(this.#watchdog as unknown as number);
@@ -529,71 +606,135 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     this.#stops.push(() => subscription.unsubscribe());
   }
 
+  /** Listens to what nodes send: sealed by a good session, else dropped. */
+  #listenSealed(
+    subject: string,
+    handler: (
+      message: RemoteMessage,
+      session: Session,
+      msg: Msg,
+    ) => void | Promise<void>,
+  ): void {
+    this.#listen(subject, async (message, msg) => {
+      const session = this.#sessions.get(
+        msg.headers?.get(INSTANCE_HEADER) ?? "",
+      );
+      if (session === undefined) return;
+      if (!await isSealed(session.key, msg.data, msg.headers)) return;
+      if (this.#judge(this.hub, session.node, session.expires) !== null) {
+        // Revoked or expired: what it sends counts no more.
+        if (message.kind === "call") await this.#refuseCall(session, msg);
+        return;
+      }
+      await handler(message, session, msg);
+    });
+  }
+
+  /** Why a token body is refused, without its signature; `null`: good. */
+  #judge(hub: string, node: string, expires: number): TokenVerdict | null {
+    if (hub !== this.hub) return "foreign";
+    if (!(expires > Date.now())) return "expired";
+    if (this.#revoked.has(node)) return "revoked";
+    return null;
+  }
+
   async #onJoin(message: RemoteMessage, msg: Msg): Promise<void> {
     if (message.kind !== "join" || msg.reply === undefined) return;
-    const verdict = await this.verifyToken(message.token);
-    if (verdict === null && nodeOf(message.token) !== message.node) {
+    const body = parseBody(message.body);
+    if (body === null) {
       msg.respond(encodeRemote(refusal("forged", this.hub)));
       return;
     }
+    const judged = this.#judge(body.hub, body.node, body.expires);
+    if (judged === "foreign") {
+      msg.respond(encodeRemote(refusal(judged, this.hub)));
+      return;
+    }
+    // The signature this body would carry, and the proof made with it.
+    const holder = await holderKey(await sign(this.#secret, body.text));
+    const fresh = Math.abs(Date.now() - message.at) < JOIN_SKEW;
+    const proven = await verify(
+      holder,
+      `join.${message.instance}.${message.at}`,
+      message.proof,
+    );
+    const verdict = !proven || !fresh ? "forged" : judged;
     if (verdict !== null) {
       msg.respond(encodeRemote(refusal(verdict, this.hub)));
       return;
     }
-    msg.respond(encodeRemote({
+    const session: Session = {
+      instance: message.instance,
+      node: body.node,
+      expires: body.expires,
+      key: await sessionKey(holder, message.instance),
+    };
+    if (this.#sessions.size >= MAX_SESSIONS) {
+      const oldest = this.#sessions.keys().next().value!;
+      this.#sessions.delete(oldest);
+    }
+    this.#sessions.set(session.instance, session);
+    const pad = await mac(holder, `welcome.${message.instance}`);
+    const welcome = encodeRemote({
       kind: "welcome",
       tag: this.#tag,
       heartbeat: this.#heartbeat,
       durable: this.#durable,
       ackWait: this.#ackWait,
-    }));
-    this.#seen(message.node, message.capacity, 0);
+      taskKey: xor(this.#taskKeyBytes, pad),
+    });
+    // Counted as live at its first heartbeat, sent once it listens.
+    msg.respond(welcome, { headers: await sealed(session.key, welcome) });
   }
 
-  #onAlive(message: RemoteMessage): void {
+  #onAlive(message: RemoteMessage, session: Session): void {
     if (message.kind === "alive") {
-      if (this.#revoked.has(message.node)) return;
-      this.#seen(message.node, message.capacity, message.running);
+      let state = this.#nodes.get(session.instance);
+      const grew = state === undefined || message.capacity > state.capacity;
+      if (state === undefined) {
+        state = { session, capacity: 0, running: 0, done: 0, seen: 0 };
+        this.#nodes.set(session.instance, state);
+      }
+      state.capacity = message.capacity;
+      state.running = message.running;
+      state.seen = performance.now();
+      if (grew) this.#wake();
     } else if (message.kind === "bye") {
-      this.#lose(message.node, "left");
+      this.#lose(session.instance, "left");
     }
-  }
-
-  #seen(node: string, capacity: number, running: number): void {
-    let state = this.#nodes.get(node);
-    const grew = state === undefined || capacity > state.capacity;
-    if (state === undefined) {
-      state = { node, capacity, running, done: 0, seen: 0 };
-      this.#nodes.set(node, state);
-    }
-    state.capacity = capacity;
-    state.running = running;
-    state.seen = performance.now();
-    if (grew) this.#wake();
   }
 
   #checkNodes(): void {
     const now = performance.now();
     for (const state of [...this.#nodes.values()]) {
-      if (now - state.seen > 3 * this.#heartbeat) {
-        this.#lose(state.node, "went silent");
+      const verdict = this.#judge(
+        this.hub,
+        state.session.node,
+        state.session.expires,
+      );
+      if (verdict !== null) {
+        this.#lose(state.session.instance, `was ${verdict}`);
+      } else if (now - state.seen > 3 * this.#heartbeat) {
+        this.#lose(state.session.instance, "went silent");
       }
     }
   }
 
-  /** A node is gone: what it held is sent again, or fails. */
-  #lose(node: string, how: string): void {
-    if (!this.#nodes.delete(node)) return;
+  /** A node instance is gone: what it held is sent again, or fails. */
+  #lose(instance: string, how: string): void {
+    const state = this.#nodes.get(instance);
+    if (state === undefined) return;
+    this.#nodes.delete(instance);
     if (this.#durable) return; // JetStream hands its tasks to another node
     for (const pending of [...this.#pending.values()]) {
-      if (pending.node !== node) continue;
+      if (pending.instance !== instance) continue;
       this.#retry(
         pending,
         new RemoteNodeError(
           "remote_node_lost",
-          `Cannot finish the task on hub "${this.hub}": node "${node}" ${how} while running it (attempt ${pending.attempt} of ${
+          `Cannot finish the task on hub "${this.hub}": node "${state.session.node}" ${how} while running it (attempt ${pending.attempt} of ${
             this.#retries + 1
-          }); the task may have run partly, so make tasks idempotent, or raise "retries"`,
+          }); make tasks idempotent and raise "retries", or run more nodes`,
         ),
       );
     }
@@ -601,7 +742,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
 
   #dispatch(pending: Pending): void {
     pending.attempt++;
-    pending.node = null;
+    pending.instance = null;
     const order: TaskOrder = {
       id: pending.key,
       attempt: pending.attempt,
@@ -611,23 +752,14 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       input: pending.task.input,
     };
     if (this.#durable) {
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeRemote({ kind: "task", task: order });
-      } catch (error) {
-        this.#failed(pending, unsendable(this.hub, error));
-        return;
-      }
-      this.#nc.jetstream().publish(this.#subjects.jobs, bytes, {
-        msgID: `${pending.key}.${pending.attempt}`,
-      }).catch((error) =>
+      this.#store(pending, order).catch((error) =>
         this.#failed(
           pending,
-          new RemoteNodeError(
+          error instanceof TypeError ? error : new RemoteNodeError(
             "remote_unavailable",
             `Cannot store the task on hub "${this.hub}": JetStream refused it (${
               error instanceof Error ? error.message : String(error)
-            })`,
+            }); check the NATS server's JetStream limits`,
             null,
             error,
           ),
@@ -650,7 +782,23 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     this.#outgoing.push(order);
   }
 
-  #flush(): void {
+  async #store(pending: Pending, order: TaskOrder): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeRemote({ kind: "task", task: order });
+    } catch (error) {
+      throw unsendable(this.hub, error);
+    }
+    const ack = await this.#nc.jetstream().publish(this.#subjects.jobs, bytes, {
+      msgID: `${pending.key}.${pending.attempt}`,
+      headers: await sealed(this.#taskKey, bytes),
+    });
+    if (!this.#pending.has(pending.key)) return;
+    pending.seq = ack.seq;
+    this.#bySeq.set(ack.seq, pending.key);
+  }
+
+  async #flush(): Promise<void> {
     // Tasks aborted before they left are not sent.
     const orders = this.#outgoing.splice(0).filter((order) =>
       this.#pending.get(order.id)?.attempt === order.attempt
@@ -661,28 +809,25 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     // message to one node, and smaller batches spread over more of them.
     const size = Math.max(1, Math.floor(this.capacity / nodes / 4));
     for (let i = 0; i < orders.length; i += size) {
-      const batch = orders.slice(i, i + size);
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeRemote({ kind: "tasks", tasks: batch });
-      } catch {
-        // One input cannot be sent: fail that task, send the others.
-        const sendable = batch.filter((order) => {
-          try {
-            encodeRemote({ kind: "tasks", tasks: [order] });
-            return true;
-          } catch (error) {
-            const pending = this.#pending.get(order.id);
-            if (pending !== undefined) {
-              this.#failed(pending, unsendable(this.hub, error));
-            }
-            return false;
+      const batch = orders.slice(i, i + size).filter((order) => {
+        try {
+          encodeRemote({ kind: "tasks", tasks: [order] });
+          return true;
+        } catch (error) {
+          // That input cannot be sent: that task fails, the others leave.
+          const pending = this.#pending.get(order.id);
+          if (pending !== undefined) {
+            this.#failed(pending, unsendable(this.hub, error));
           }
-        });
-        if (sendable.length === 0) continue;
-        bytes = encodeRemote({ kind: "tasks", tasks: sendable });
-      }
-      this.#nc.publish(this.#subjects.tasks, bytes, { reply: this.#inbox });
+          return false;
+        }
+      });
+      if (batch.length === 0) continue;
+      const bytes = encodeRemote({ kind: "tasks", tasks: batch });
+      this.#nc.publish(this.#subjects.tasks, bytes, {
+        reply: this.#inbox,
+        headers: await sealed(this.#taskKey, bytes),
+      });
     }
   }
 
@@ -694,41 +839,110 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     } else this.#failed(pending, error);
   }
 
-  #onAnswer(message: RemoteMessage): void {
+  #onAnswer(message: RemoteMessage, session: Session): void {
     if (message.kind === "accepted") {
       for (const [id, attempt] of message.tasks) {
         const pending = this.#pending.get(id);
         if (pending === undefined || attempt !== pending.attempt) continue;
         if (pending.timer !== null) clearTimeout(pending.timer);
         pending.timer = null;
-        pending.node = message.node;
+        pending.instance = session.instance;
       }
       return;
     }
-    if (message.kind !== "answers") return;
-    const state = this.#nodes.get(message.node);
-    for (const answer of message.answers) {
-      // The first answer wins, from whichever attempt.
+    if (message.kind === "answers") this.#answered(message.answers, session);
+  }
+
+  #answered(answers: readonly TaskAnswer[], session: Session): void {
+    const state = this.#nodes.get(session.instance);
+    for (const answer of answers) {
+      // The first answer wins, from whichever attempt; a copy of the task
+      // still running elsewhere (sent again after a loss) is stopped.
       const pending = this.#pending.get(answer.id);
       if (pending === undefined) continue;
       if (state !== undefined) state.done++;
+      if (pending.attempt > 1) this.#publishCancel(pending.key, "answered");
       this.#settle(pending);
       if (answer.ok) pending.resolve(answer.result);
       else pending.reject(new RemoteError(answer.error));
     }
   }
 
-  #cancel(pending: Pending, reason: unknown): void {
-    if (!this.#pending.has(pending.key)) return;
-    this.#nc.publish(
-      this.#subjects.cancel,
-      encodeRemote({
-        kind: "cancel",
-        id: pending.key,
-        reason: reason instanceof Error ? reason.message : String(reason),
-      }),
+  /** An answer a node stored in JetStream (durable mode). */
+  async #onStored(bytes: Uint8Array): Promise<void> {
+    const stored = decodeRemote(bytes);
+    if (stored?.kind !== "stored") return;
+    const session = this.#sessions.get(stored.instance);
+    if (session === undefined) return;
+    if (!await verify(session.key, stored.data, stored.mac)) return;
+    const message = decodeRemote(stored.data);
+    if (message?.kind === "answers") this.#answered(message.answers, session);
+  }
+
+  #onMaxDeliveries(msg: Msg, stream: string): void {
+    let seq: unknown;
+    try {
+      seq = (JSON.parse(new TextDecoder().decode(msg.data)) as {
+        stream_seq?: unknown;
+      }).stream_seq;
+    } catch {
+      return;
+    }
+    if (typeof seq !== "number") return;
+    const key = this.#bySeq.get(seq);
+    const pending = key === undefined ? undefined : this.#pending.get(key);
+    this.#nc.jetstreamManager()
+      .then((jsm) => jsm.streams.deleteMessage(stream, seq as number))
+      .catch(() => {});
+    if (pending === undefined) return;
+    this.#failed(
+      pending,
+      new RemoteNodeError(
+        "remote_node_lost",
+        `Cannot finish the durable task on hub "${this.hub}": it was delivered ${
+          this.#retries + 1
+        } times and no node finished it (each node holding it ended first); make the task idempotent and raise "retries", or find why it ends its node`,
+      ),
     );
+  }
+
+  #cancel(pending: Pending, reason: unknown): Promise<void> {
+    if (!this.#pending.has(pending.key)) return Promise.resolve();
+    const why = reason instanceof Error ? reason.message : String(reason);
     this.#failed(pending, reason);
+    const sent = this.#publishCancel(pending.key, why);
+    if (this.#results === null) return sent;
+    // Durable: a node that takes it later finds the cancellation stored.
+    const bytes = encodeRemote({
+      kind: "cancel",
+      id: pending.key,
+      reason: why,
+    });
+    return Promise.all([
+      sent,
+      sign(this.#taskKey, bytes).then((seal) =>
+        this.#results!.put(
+          `cancel.${pending.key}`,
+          encodeRemote({
+            kind: "stored",
+            instance: "",
+            mac: seal,
+            data: bytes,
+          }),
+        )
+      ),
+    ]).then(() => {}, () => {});
+  }
+
+  async #publishCancel(id: string, reason: string): Promise<void> {
+    const bytes = encodeRemote({ kind: "cancel", id, reason });
+    try {
+      this.#nc.publish(this.#subjects.cancel, bytes, {
+        headers: await sealed(this.#taskKey, bytes),
+      });
+    } catch {
+      // The connection closed: nodes see the hub go instead.
+    }
   }
 
   #failed(pending: Pending, error: unknown): void {
@@ -739,6 +953,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
 
   #settle(pending: Pending): void {
     this.#pending.delete(pending.key);
+    if (pending.seq !== null) this.#bySeq.delete(pending.seq);
     if (pending.timer !== null) clearTimeout(pending.timer);
     pending.timer = null;
     if (pending.onAbort !== null) {
@@ -748,29 +963,41 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   }
 
   /** A node calls one of this root's platform channels. */
-  async #onCall(message: RemoteMessage, msg: Msg): Promise<void> {
+  async #onCall(
+    message: RemoteMessage,
+    session: Session,
+    msg: Msg,
+  ): Promise<void> {
     if (message.kind !== "call" || msg.reply === undefined) return;
-    const verdict = await this.verifyToken(message.token);
-    if (verdict !== null) {
-      msg.respond(encodeRemote(refusal(verdict, this.hub)));
-      return;
-    }
     const allowed = this.#plugins === true ||
       (this.#plugins !== false && this.#plugins.has(message.channel));
+    let answer: RemoteMessage;
     if (!allowed) {
-      msg.respond(encodeRemote({
+      answer = {
         kind: "refused",
         code: "channel",
         message:
           `Cannot call channel "${message.channel}" on hub "${this.hub}": the hub does not serve it to nodes; list it in the hub's "plugins" option`,
-      }));
-      return;
+      };
+    } else {
+      answer = {
+        kind: "reply",
+        payload: await ServicesBinding.defaultBinaryMessenger.send(
+          message.channel,
+          message.payload,
+        ),
+      };
     }
-    const reply = await ServicesBinding.defaultBinaryMessenger.send(
-      message.channel,
-      message.payload,
-    );
-    msg.respond(encodeRemote({ kind: "reply", payload: reply }));
+    const bytes = encodeRemote(answer);
+    msg.respond(bytes, { headers: await sealed(session.key, bytes) });
+  }
+
+  async #refuseCall(session: Session, msg: Msg): Promise<void> {
+    if (msg.reply === undefined) return;
+    const verdict = this.#judge(this.hub, session.node, session.expires) ??
+      "revoked";
+    const bytes = encodeRemote(refusal(verdict, this.hub));
+    msg.respond(bytes, { headers: await sealed(session.key, bytes) });
   }
 }
 
@@ -808,12 +1035,11 @@ function checkName(option: string, value: string): void {
 
 async function setUpDurable(
   nc: NatsConnection,
-  hub: string,
+  stream: string,
   subjects: Subjects,
   options: NatsTransportOptions,
 ): Promise<KV> {
   const jsm = await nc.jetstreamManager();
-  const stream = streamOf(hub);
   const config = {
     name: stream,
     subjects: [subjects.jobs],
@@ -829,7 +1055,7 @@ async function setUpDurable(
     durable_name: "nodes",
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(options.ackWait ?? 30_000),
-    max_deliver: -1,
+    max_deliver: (options.retries ?? 1) + 1,
   };
   try {
     await jsm.consumers.update(stream, "nodes", consumer);

@@ -70,6 +70,8 @@ export async function natsServer(): Promise<NatsServer> {
 /** A node process running `examples/node.ts`. */
 export interface NodeProcess {
   readonly name: string;
+  /** Its instance id, as the hub's `nodes` lists it. */
+  readonly instance: string;
   /** Ends it: SIGKILL (a crash) or SIGTERM (it leaves gracefully). */
   stop(signal?: Deno.Signal): Promise<void>;
 }
@@ -99,13 +101,13 @@ export async function startNode(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const joined = Promise.withResolvers<string>();
+  const joined = Promise.withResolvers<[string, string]>();
   let output = "";
   const read = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       output += text;
-      const match = output.match(/node (\S+) joined hub/);
-      if (match) joined.resolve(match[1]);
+      const match = output.match(/node (\S+) joined hub \S+ as (\S+)/);
+      if (match) joined.resolve([match[1], match[2]]);
     }
   };
   const reading = Promise.all([read(child.stdout), read(child.stderr)]);
@@ -120,8 +122,9 @@ export async function startNode(
     30_000,
   );
   let name: string;
+  let instance: string;
   try {
-    name = await joined.promise;
+    [name, instance] = await joined.promise;
   } catch (error) {
     child.kill("SIGKILL");
     await status;
@@ -133,6 +136,7 @@ export async function startNode(
   let stopped: Promise<void> | null = null;
   return {
     name,
+    instance,
     stop: (signal = "SIGKILL") => {
       stopped ??= (async () => {
         try {
@@ -177,8 +181,11 @@ export interface HubFixture {
   readonly pool: IsolatePool;
   /** The node processes started so far. */
   readonly nodes: NodeProcess[];
-  /** Starts one more node process (one worker), with a token for `node`. */
-  start(node: string, extra?: string[]): Promise<NodeProcess>;
+  /**
+   * Starts one more node process (one worker), with a new token for `node`
+   * or the `token` given.
+   */
+  start(node: string, extra?: string[], token?: string): Promise<NodeProcess>;
 }
 
 /**
@@ -209,11 +216,11 @@ export async function withHub(
     hub,
     pool,
     nodes,
-    start: async (node, extra = nodeArgs) => {
+    start: async (node, extra = nodeArgs, token?: string) => {
       const started = await startNode(
         server.url,
         name,
-        await hub.issueToken(node),
+        token ?? await hub.issueToken(node),
         ["--size", "1", ...extra],
       );
       nodes.push(started);

@@ -109,9 +109,17 @@ Deno.test({
         assert.ok(error instanceof TimeoutError);
         assert.equal(hub.capacity, 0);
 
+        const at = Date.now();
         const join = await intruder.request(
           `isolates.${name}.join`,
-          encodeRemote({ kind: "join", token, node: "evil", capacity: 1 }),
+          encodeRemote({
+            kind: "join",
+            body: `v1.${name}.evil.${at + 60_000}`,
+            instance: "evil",
+            at,
+            proof: "made-up",
+            capacity: 1000,
+          }),
           { timeout: 2000 },
         );
         const answer = decodeRemote(join.data);
@@ -123,7 +131,6 @@ Deno.test({
         // a guess reaches no one.
         const call = encodeRemote({
           kind: "call",
-          token,
           channel: `${name}/secret`,
           payload: null,
         });

@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import { natsUnavailable, until, withHub } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
-const durable = { durable: true, ackWait: 1000, heartbeat: 200 };
+const durable = {
+  durable: true,
+  secret: "a test secret, kept here only",
+  ackWait: 1000,
+  heartbeat: 200,
+};
 
 Deno.test({
   name:

@@ -36,7 +36,11 @@ Deno.test("remote codec: values come back as postMessage delivers them", () => {
   assert.ok(Object.is(back.minusZero, -0));
 
   const error = roundTrip(new RangeError("out of range")) as Error;
+  assert.ok(error instanceof RangeError);
   assert.equal(error.name, "RangeError");
+  const custom = Object.assign(new Error("odd"), { name: "constructor" });
+  const back2 = roundTrip(custom) as Error;
+  assert.ok(back2 instanceof Error && back2.name === "constructor");
   assert.equal(error.message, "out of range");
   assert.match(error.stack!, /out of range/);
 
@@ -80,8 +84,10 @@ Deno.test("remote codec: unsendable values and malformed bytes get typed errors"
     decodeRemote(codec.encodeMessage({ kind: "nope", id: "1" })!),
     null,
   );
-  const bye = decodeRemote(encodeRemote({ kind: "bye", node: "n1" }));
-  assert.deepEqual(bye, { kind: "bye", node: "n1" });
+  const alive = decodeRemote(
+    encodeRemote({ kind: "alive", capacity: 4, running: 1 }),
+  );
+  assert.deepEqual(alive, { kind: "alive", capacity: 4, running: 1 });
 });
 
 Deno.test("remote codec: any plain value round-trips; random bytes only raise FormatException", () => {
