@@ -74,6 +74,8 @@ export interface NodeProcess {
   readonly instance: string;
   /** Ends it: SIGKILL (a crash) or SIGTERM (it leaves gracefully). */
   stop(signal?: Deno.Signal): Promise<void>;
+  /** Whether the process has ended (by itself or stopped). */
+  readonly exited: Promise<boolean>;
 }
 
 const NODE = new URL("../../examples/node.ts", import.meta.url);
@@ -134,9 +136,14 @@ export async function startNode(
     clearTimeout(timer);
   }
   let stopped: Promise<void> | null = null;
+  let ended = false;
+  status.then(() => ended = true);
   return {
     name,
     instance,
+    get exited() {
+      return Promise.resolve(ended);
+    },
     stop: (signal = "SIGKILL") => {
       stopped ??= (async () => {
         try {

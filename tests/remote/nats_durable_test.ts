@@ -77,3 +77,42 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "nats durable: a task cancelled before any node took it never runs; one that kills every node holding it fails after retries + 1 deliveries",
+  ignore,
+  async fn(): Promise<void> {
+    await withHub("durable", durable, async ({ pool, start, nodes }) => {
+      const dir = await Deno.makeTempDir({ prefix: "isolates_durable_" });
+      try {
+        const mark = `${dir}/cancelled_task_ran`;
+        const controller = new AbortController();
+        const cancelled = pool.run(
+          (path: string) => Deno.writeTextFileSync(path, "ran"),
+          mark,
+          { signal: controller.signal },
+        ).catch((e) => e);
+        await new Promise((r) => setTimeout(r, 100)); // stored by now
+        controller.abort(new Error("not needed"));
+        assert.equal((await cancelled).message, "not needed");
+        await start("n1");
+        // A later task runs: the node went past the cancelled one.
+        assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+        await assert.rejects(() => Deno.stat(mark), Deno.errors.NotFound);
+
+        // Each node that takes this task dies (retries: 1, so 2 deliveries).
+        const fatal = pool.run(() => Deno.kill(Deno.pid, "SIGKILL"))
+          .catch((e) => e);
+        await until(async () => (await nodes[0].exited), "n1 to die");
+        await start("n2");
+        await until(async () => (await nodes[1].exited), "n2 to die");
+        const error = await fatal;
+        assert.equal(error.code, "remote_node_lost");
+        assert.match(error.message, /delivered 2 times/);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});

@@ -185,3 +185,62 @@ Deno.test({
     });
   },
 });
+
+/** A task that runs ~`ms` (or until aborted), then says how it ended. */
+const lasting = async (ms: number, signal: AbortSignal): Promise<string> => {
+  const end = Date.now() + ms;
+  while (!signal.aborted && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return signal.aborted ? "aborted" : "done";
+};
+
+Deno.test({
+  name:
+    "nats pool: two processes sharing one token are two nodes; killing the one running a task does not hang it",
+  ignore,
+  async fn(): Promise<void> {
+    await withHub(
+      "pool",
+      { heartbeat: 200 },
+      async ({ pool, hub, nodes, start }) => {
+        const token = await hub.issueToken("twin");
+        await start("twin", ["--capacity", "1"], token);
+        await start("twin", ["--capacity", "1"], token);
+        await until(() => hub.nodes.length === 2, "both twins to join");
+        assert.deepEqual(hub.nodes.map((n) => n.node), ["twin", "twin"]);
+        const task = pool.run(lasting, 1500);
+        let busy = "";
+        await until(() => {
+          busy = hub.nodes.find((n) => n.running === 1)?.instance ?? "";
+          return busy !== "";
+        }, "a twin to run the task");
+        await nodes.find((n) => n.instance === busy)!.stop("SIGKILL");
+        // Sent again to the other twin, it runs to its end.
+        assert.equal(await task, "done");
+        assert.equal(hub.nodes.length, 1);
+      },
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "nats pool: a node stopped gracefully (SIGTERM) finishes its running task before it leaves",
+  ignore,
+  async fn(): Promise<void> {
+    await withHub(
+      "pool",
+      { nodes: 1, heartbeat: 100, retries: 0 },
+      async ({ pool, hub, nodes }) => {
+        const task = pool.run(lasting, 1000);
+        await until(() => hub.nodes[0]?.running === 1, "the task to start");
+        const leaving = nodes[0].stop("SIGTERM");
+        // Ten heartbeats pass while it drains: it is not declared lost.
+        assert.equal(await task, "done");
+        await leaving;
+        await until(() => hub.nodes.length === 0, "the node's goodbye");
+      },
+    );
+  },
+});
