@@ -4,6 +4,7 @@ import type {
   MessageHandler,
 } from "../channels/binary_messenger.ts";
 import { decodeRemote, encodeRemote, isSealed, sealed } from "./_wire.ts";
+import type { HmacKey } from "./_token.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
 
 /**
@@ -15,14 +16,14 @@ import { RemoteNodeError } from "./remote_node_error.ts";
 export class HubMessenger implements BinaryMessenger {
   readonly #nc: NatsConnection;
   readonly #subject: string;
-  readonly #session: { readonly instance: string; readonly key: CryptoKey };
+  readonly #session: { readonly instance: string; readonly key: HmacKey };
   readonly #hub: string;
   readonly #timeout: number;
 
   constructor(
     nc: NatsConnection,
     subject: string,
-    session: { readonly instance: string; readonly key: CryptoKey },
+    session: { readonly instance: string; readonly key: HmacKey },
     hub: string,
     timeout: number,
   ) {
@@ -43,7 +44,7 @@ export class HubMessenger implements BinaryMessenger {
     try {
       reply = await this.#nc.request(this.#subject, bytes, {
         timeout: this.#timeout,
-        headers: await sealed(key, bytes, instance),
+        headers: sealed(key, bytes, instance),
       });
     } catch (error) {
       throw new RemoteNodeError(
@@ -55,7 +56,7 @@ export class HubMessenger implements BinaryMessenger {
         error,
       );
     }
-    const answer = await isSealed(key, reply.data, reply.headers)
+    const answer = isSealed(key, reply.data, reply.headers)
       ? decodeRemote(reply.data)
       : null;
     if (answer?.kind === "reply") return answer.payload;

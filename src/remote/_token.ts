@@ -1,5 +1,7 @@
 /**
- * The remote layer's cryptography, all HMAC-SHA256 (WebCrypto):
+ * The remote layer's cryptography, all HMAC-SHA256 (`node:crypto`, which
+ * runs synchronously: about 2.5 times cheaper here than WebCrypto's
+ * asynchronous `subtle.sign` for the short messages hubs and nodes send):
  *
  * - a node token is `v1.<hub>.<node>.<expires>.<signature>`, the signature
  *   an HMAC of the body under the hub's secret; only the hub can make one;
@@ -11,6 +13,8 @@
  *   hands the node its task key (sealed with a pad only the two can make),
  *   and every task and cancellation carries an HMAC under it.
  */
+
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 const encoder = new TextEncoder();
 
@@ -25,35 +29,17 @@ export interface TokenBody {
   readonly expires: number;
 }
 
-/** The bytes WebCrypto takes: UTF-8 of a string, or the view (a copy of a
- * view of shared memory). */
-function bytesOf(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
-  return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
-}
+/** An HMAC-SHA256 key: its raw bytes. */
+export type HmacKey = Uint8Array;
 
 /** An HMAC key made of `material`. */
-export function hmacKey(material: string | Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    bytesOf(material),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+export function hmacKey(material: string | Uint8Array): HmacKey {
+  return typeof material === "string" ? encoder.encode(material) : material;
 }
 
 /** The HMAC of `data` under `key`. */
-export async function mac(
-  key: CryptoKey,
-  data: string | Uint8Array,
-): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.sign(
-      "HMAC",
-      key,
-      bytesOf(data),
-    ),
-  );
+export function mac(key: HmacKey, data: string | Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac("sha256", key).update(data).digest());
 }
 
 /** `bytes` in base64url, unpadded. */
@@ -63,38 +49,31 @@ export function base64url(bytes: Uint8Array): string {
 }
 
 /** The HMAC of `data` under `key`, in base64url. */
-export async function sign(
-  key: CryptoKey,
-  data: string | Uint8Array,
-): Promise<string> {
-  return base64url(await mac(key, data));
+export function sign(key: HmacKey, data: string | Uint8Array): string {
+  return base64url(mac(key, data));
 }
 
 /** Whether `signature` is the HMAC of `data` under `key` (constant time). */
-export async function verify(
-  key: CryptoKey,
+export function verify(
+  key: HmacKey,
   data: string | Uint8Array,
   signature: string | undefined,
-): Promise<boolean> {
+): boolean {
   if (signature === undefined) return false;
-  const expected = await sign(key, data);
-  if (expected.length !== signature.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
-  }
-  return diff === 0;
+  const expected = encoder.encode(sign(key, data));
+  const given = encoder.encode(signature);
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 /** Makes a token for `node`, valid until `expires` (ms since the epoch). */
-export async function issue(
-  secret: CryptoKey,
+export function issue(
+  secret: HmacKey,
   hub: string,
   node: string,
   expires: number,
-): Promise<string> {
+): string {
   const body = `v1.${hub}.${node}.${expires}`;
-  return `${body}.${await sign(secret, body)}`;
+  return `${body}.${sign(secret, body)}`;
 }
 
 /** Splits a token into its body and signature; `null` when malformed. */
@@ -117,16 +96,13 @@ export function parseBody(text: string): TokenBody | null {
 }
 
 /** The key a token's holder proves itself with: its signature. */
-export function holderKey(signature: string): Promise<CryptoKey> {
+export function holderKey(signature: string): HmacKey {
   return hmacKey(`holder.${signature}`);
 }
 
 /** The session key of a node instance, from its holder key. */
-export async function sessionKey(
-  holder: CryptoKey,
-  instance: string,
-): Promise<CryptoKey> {
-  return await hmacKey(await mac(holder, `session.${instance}`));
+export function sessionKey(holder: HmacKey, instance: string): HmacKey {
+  return mac(holder, `session.${instance}`);
 }
 
 /** `a` XOR `b` (same length): seals the task key for one instance. */

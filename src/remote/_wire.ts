@@ -1,7 +1,7 @@
 import { headers, type MsgHdrs } from "nats";
 import type { SerializedError } from "../isolate/protocol.ts";
 import { RemoteCodec } from "./_remote_codec.ts";
-import { sign, verify } from "./_token.ts";
+import { type HmacKey, sign, verify } from "./_token.ts";
 
 /** One task, as the hub orders it. */
 export interface TaskOrder {
@@ -100,23 +100,23 @@ export const MAC_HEADER = "Isolates-Mac";
  *
  * @param key The session key (node → hub) or the task key (hub → node).
  */
-export async function sealed(
-  key: CryptoKey,
+export function sealed(
+  key: HmacKey,
   bytes: Uint8Array,
   instance?: string,
-): Promise<MsgHdrs> {
+): MsgHdrs {
   const h = headers();
-  h.set(MAC_HEADER, await sign(key, bytes));
+  h.set(MAC_HEADER, sign(key, bytes));
   if (instance !== undefined) h.set(INSTANCE_HEADER, instance);
   return h;
 }
 
 /** Whether a received message's seal is `key`'s. */
 export function isSealed(
-  key: CryptoKey,
+  key: HmacKey,
   bytes: Uint8Array,
   h: MsgHdrs | undefined,
-): Promise<boolean> {
+): boolean {
   return verify(key, bytes, h?.get(MAC_HEADER) || undefined);
 }
 

@@ -10,6 +10,7 @@ import { RemoteError } from "../isolate/remote_error.ts";
 import { ServicesBinding } from "../isolate/services_binding.ts";
 import { HubMessenger } from "./_hub_messenger.ts";
 import {
+  type HmacKey,
   hmacKey,
   holderKey,
   mac,
@@ -151,8 +152,8 @@ export class NatsNode implements AsyncDisposable {
   readonly messenger: BinaryMessenger;
   readonly #nc: NatsConnection;
   readonly #subjects: Subjects;
-  readonly #session: CryptoKey;
-  readonly #taskKey: CryptoKey;
+  readonly #session: HmacKey;
+  readonly #taskKey: HmacKey;
   readonly #pool: IsolatePool;
   readonly #capacity: number;
   readonly #forward: string[];
@@ -176,8 +177,8 @@ export class NatsNode implements AsyncDisposable {
     hub: string;
     nc: NatsConnection;
     subjects: Subjects;
-    session: CryptoKey;
-    taskKey: CryptoKey;
+    session: HmacKey;
+    taskKey: HmacKey;
     options: NatsNodeOptions;
   }) {
     const { options } = init;
@@ -245,7 +246,7 @@ export class NatsNode implements AsyncDisposable {
     }
     const node = token.body.node;
     const instance = crypto.randomUUID().replaceAll("-", "");
-    const holder = await holderKey(token.signature);
+    const holder = holderKey(token.signature);
     const nc = await open(options.servers, node, options.auth);
     const size = options.size ?? (navigator.hardwareConcurrency || 1);
     let reply: Msg;
@@ -258,7 +259,7 @@ export class NatsNode implements AsyncDisposable {
           body: token.body.text,
           instance,
           at,
-          proof: await sign(holder, `join.${instance}.${at}`),
+          proof: sign(holder, `join.${instance}.${at}`),
           capacity: options.capacity ?? size * 4,
         }),
         { timeout: 5000 },
@@ -283,10 +284,10 @@ export class NatsNode implements AsyncDisposable {
         answer.code as "forged" | "foreign" | "expired" | "revoked",
       );
     }
-    const session = await sessionKey(holder, instance);
+    const session = sessionKey(holder, instance);
     if (
       answer?.kind !== "welcome" ||
-      !await isSealed(session, reply.data, reply.headers)
+      !isSealed(session, reply.data, reply.headers)
     ) {
       await nc.close();
       throw new RemoteNodeError(
@@ -294,7 +295,7 @@ export class NatsNode implements AsyncDisposable {
         `Cannot join hub "${hub}": its answer is not sealed by the hub; check that nothing else listens on the hub's subjects`,
       );
     }
-    const pad = await mac(holder, `welcome.${instance}`);
+    const pad = mac(holder, `welcome.${instance}`);
     const self = new NatsNode({
       node,
       instance,
@@ -302,7 +303,7 @@ export class NatsNode implements AsyncDisposable {
       nc,
       subjects: subjectsOf(prefix, hub, answer.tag),
       session,
-      taskKey: await hmacKey(xor(answer.taskKey, pad)),
+      taskKey: hmacKey(xor(answer.taskKey, pad)),
       options,
     });
     try {
@@ -347,11 +348,15 @@ export class NatsNode implements AsyncDisposable {
   }
 
   /** Publishes a message to the hub, sealed with the session key. */
-  async #send(subject: string, message: RemoteMessage): Promise<void> {
+  #send(subject: string, message: RemoteMessage): void {
     const bytes = encodeRemote(message);
-    this.#nc.publish(subject, bytes, {
-      headers: await sealed(this.#session, bytes, this.instance),
-    });
+    try {
+      this.#nc.publish(subject, bytes, {
+        headers: sealed(this.#session, bytes, this.instance),
+      });
+    } catch {
+      // The connection closed: the hub notices the silence.
+    }
   }
 
   async #start(
@@ -360,7 +365,7 @@ export class NatsNode implements AsyncDisposable {
     const s = this.#subjects;
     const cancels = this.#nc.subscribe(s.cancel, {
       callback: (error, msg) => {
-        if (error === null) this.#onCancel(msg).catch(() => {});
+        if (error === null) this.#onCancel(msg);
       },
     });
     this.#stops.push(() => cancels.unsubscribe());
@@ -369,7 +374,7 @@ export class NatsNode implements AsyncDisposable {
       const tasks = this.#nc.subscribe(s.tasks, {
         queue: "nodes",
         callback: (error, msg) => {
-          if (error === null) this.#onTasks(msg).catch(() => {});
+          if (error === null) this.#onTasks(msg);
         },
       });
       this.#intake.push(() => tasks.unsubscribe());
@@ -390,7 +395,7 @@ export class NatsNode implements AsyncDisposable {
         kind: "alive",
         capacity: this.#closing === null ? this.#capacity : 0,
         running: this.#running.size,
-      }).catch(() => {});
+      });
     };
     const heart = setInterval(beat, welcome.heartbeat);
     this.#stops.push(() => clearInterval(heart));
@@ -398,8 +403,8 @@ export class NatsNode implements AsyncDisposable {
     beat();
   }
 
-  async #onCancel(msg: Msg): Promise<void> {
-    if (!await isSealed(this.#taskKey, msg.data, msg.headers)) return;
+  #onCancel(msg: Msg): void {
+    if (!isSealed(this.#taskKey, msg.data, msg.headers)) return;
     const message = decodeRemote(msg.data);
     if (message?.kind !== "cancel") return;
     const running = this.#running.get(message.id);
@@ -407,10 +412,10 @@ export class NatsNode implements AsyncDisposable {
     else this.#remember(message.id);
   }
 
-  async #onTasks(msg: Msg): Promise<void> {
+  #onTasks(msg: Msg): void {
     if (msg.reply === undefined) return;
     // Only tasks the hub sealed run here.
-    if (!await isSealed(this.#taskKey, msg.data, msg.headers)) return;
+    if (!isSealed(this.#taskKey, msg.data, msg.headers)) return;
     const message = decodeRemote(msg.data);
     if (message?.kind !== "tasks") return;
     const reply = msg.reply;
@@ -429,21 +434,25 @@ export class NatsNode implements AsyncDisposable {
     let answers = this.#answers.get(reply);
     if (answers === undefined) {
       if (this.#answers.size === 0) {
-        queueMicrotask(() => this.#sendAnswers().catch(() => {}));
+        queueMicrotask(() => this.#sendAnswers());
       }
       this.#answers.set(reply, answers = []);
     }
     answers.push(answer);
   }
 
-  async #sendAnswers(): Promise<void> {
+  #sendAnswers(): void {
     const batches = [...this.#answers];
     this.#answers.clear();
     for (const [reply, answers] of batches) {
       const bytes = this.#encodeAnswers(answers);
-      this.#nc.publish(reply, bytes, {
-        headers: await sealed(this.#session, bytes, this.instance),
-      });
+      try {
+        this.#nc.publish(reply, bytes, {
+          headers: sealed(this.#session, bytes, this.instance),
+        });
+      } catch {
+        // The connection closed: the hub sends these tasks again elsewhere.
+      }
     }
   }
 
@@ -462,7 +471,7 @@ export class NatsNode implements AsyncDisposable {
     }
     this.#unaccepted.clear();
     for (const [reply, tasks] of byReply) {
-      this.#send(reply, { kind: "accepted", tasks }).catch(() => {});
+      this.#send(reply, { kind: "accepted", tasks });
     }
   }
 
@@ -483,7 +492,7 @@ export class NatsNode implements AsyncDisposable {
   }
 
   async #durable(jsMsg: JsMsg, results: KV, ackWait: number): Promise<void> {
-    const message = await isSealed(this.#taskKey, jsMsg.data, jsMsg.headers)
+    const message = isSealed(this.#taskKey, jsMsg.data, jsMsg.headers)
       ? decodeRemote(jsMsg.data)
       : null;
     if (message?.kind !== "task") {
@@ -509,7 +518,7 @@ export class NatsNode implements AsyncDisposable {
         encodeRemote({
           kind: "stored",
           instance: this.instance,
-          mac: await sign(this.#session, data),
+          mac: sign(this.#session, data),
           data,
         }),
       );
@@ -527,7 +536,7 @@ export class NatsNode implements AsyncDisposable {
     if (entry === null || entry.operation !== "PUT") return false;
     const stored = decodeRemote(entry.value);
     return stored?.kind === "stored" &&
-      await verify(this.#taskKey, stored.data, stored.mac);
+      verify(this.#taskKey, stored.data, stored.mac);
   }
 
   async #run(order: TaskOrder): Promise<TaskAnswer> {
@@ -614,7 +623,7 @@ export class NatsNode implements AsyncDisposable {
     while (this.#work.size > 0) await Promise.all(this.#work);
     if (this.#acceptTimer !== null) clearTimeout(this.#acceptTimer);
     this.#acceptTimer = null;
-    await this.#sendAnswers().catch(() => {});
+    this.#sendAnswers();
     for (const stop of this.#stops.splice(0)) stop();
     await this.#pool.close();
     try {

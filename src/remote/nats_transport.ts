@@ -25,6 +25,7 @@ import {
   type TaskOrder,
 } from "./_wire.ts";
 import {
+  type HmacKey,
   hmacKey,
   holderKey,
   issue,
@@ -206,7 +207,7 @@ interface Session {
   readonly instance: string;
   readonly node: string;
   readonly expires: number;
-  readonly key: CryptoKey;
+  readonly key: HmacKey;
 }
 
 /** A live node instance (counted once its first heartbeat arrived). */
@@ -262,8 +263,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   /** The hub's name. */
   readonly hub: string;
   readonly #nc: NatsConnection;
-  readonly #secret: CryptoKey;
-  readonly #taskKey: CryptoKey;
+  readonly #secret: HmacKey;
+  readonly #taskKey: HmacKey;
   readonly #taskKeyBytes: Uint8Array;
   readonly #subjects: Subjects;
   readonly #tag: string;
@@ -290,8 +291,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   private constructor(
     init: {
       nc: NatsConnection;
-      secret: CryptoKey;
-      taskKey: CryptoKey;
+      secret: HmacKey;
+      taskKey: HmacKey;
       taskKeyBytes: Uint8Array;
       hub: string;
       tag: string;
@@ -358,11 +359,11 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     }
     const secretText = options.secret ??
       crypto.getRandomValues(new Uint8Array(32)).join(".");
-    const secret = await hmacKey(secretText);
-    const tag = (await sign(secret, `subjects:${prefix}.${hub}`))
+    const secret = hmacKey(secretText);
+    const tag = (sign(secret, `subjects:${prefix}.${hub}`))
       .replace(/[^A-Za-z0-9]/g, "").slice(0, 22);
-    const taskKeyBytes = await mac(secret, `tasks:${prefix}.${hub}`);
-    const taskKey = await hmacKey(taskKeyBytes);
+    const taskKeyBytes = mac(secret, `tasks:${prefix}.${hub}`);
+    const taskKey = hmacKey(taskKeyBytes);
     const subjects = subjectsOf(prefix, hub, tag);
     const nc = await open(options.servers, hub, options.auth);
     let results: KV | null = null;
@@ -460,14 +461,18 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
    * @param token The token.
    * @returns `null` when it is good, otherwise why not.
    */
-  async verifyToken(token: string): Promise<TokenVerdict | null> {
+  verifyToken(token: string): Promise<TokenVerdict | null> {
+    return Promise.resolve(this.#verdict(token));
+  }
+
+  #verdict(token: string): TokenVerdict | null {
     const parts = typeof token === "string" ? token.split(".") : [];
     if (parts.length !== 5) return "forged";
     const body = parseBody(parts.slice(0, 4).join("."));
     if (body === null) return "forged";
     const verdict = this.#judge(body.hub, body.node, body.expires);
     if (verdict === "foreign") return verdict;
-    if (!await verify(this.#secret, body.text, parts[4])) return "forged";
+    if (!verify(this.#secret, body.text, parts[4])) return "forged";
     return verdict;
   }
 
@@ -600,7 +605,11 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         const message = decodeRemote(msg.data);
         // Not one of ours (or tampered with): dropped.
         if (message === null) return;
-        Promise.resolve(handler(message, msg)).catch(() => {});
+        try {
+          Promise.resolve(handler(message, msg)).catch(() => {});
+        } catch {
+          // A message a handler cannot take is dropped, as a malformed one.
+        }
       },
     });
     this.#stops.push(() => subscription.unsubscribe());
@@ -620,7 +629,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         msg.headers?.get(INSTANCE_HEADER) ?? "",
       );
       if (session === undefined) return;
-      if (!await isSealed(session.key, msg.data, msg.headers)) return;
+      if (!isSealed(session.key, msg.data, msg.headers)) return;
       if (this.#judge(this.hub, session.node, session.expires) !== null) {
         // Revoked or expired: what it sends counts no more.
         if (message.kind === "call") await this.#refuseCall(session, msg);
@@ -638,7 +647,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     return null;
   }
 
-  async #onJoin(message: RemoteMessage, msg: Msg): Promise<void> {
+  #onJoin(message: RemoteMessage, msg: Msg): void {
     if (message.kind !== "join" || msg.reply === undefined) return;
     const body = parseBody(message.body);
     if (body === null) {
@@ -651,9 +660,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       return;
     }
     // The signature this body would carry, and the proof made with it.
-    const holder = await holderKey(await sign(this.#secret, body.text));
+    const holder = holderKey(sign(this.#secret, body.text));
     const fresh = Math.abs(Date.now() - message.at) < JOIN_SKEW;
-    const proven = await verify(
+    const proven = verify(
       holder,
       `join.${message.instance}.${message.at}`,
       message.proof,
@@ -667,14 +676,14 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       instance: message.instance,
       node: body.node,
       expires: body.expires,
-      key: await sessionKey(holder, message.instance),
+      key: sessionKey(holder, message.instance),
     };
     if (this.#sessions.size >= MAX_SESSIONS) {
       const oldest = this.#sessions.keys().next().value!;
       this.#sessions.delete(oldest);
     }
     this.#sessions.set(session.instance, session);
-    const pad = await mac(holder, `welcome.${message.instance}`);
+    const pad = mac(holder, `welcome.${message.instance}`);
     const welcome = encodeRemote({
       kind: "welcome",
       tag: this.#tag,
@@ -684,7 +693,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       taskKey: xor(this.#taskKeyBytes, pad),
     });
     // Counted as live at its first heartbeat, sent once it listens.
-    msg.respond(welcome, { headers: await sealed(session.key, welcome) });
+    msg.respond(welcome, { headers: sealed(session.key, welcome) });
   }
 
   #onAlive(message: RemoteMessage, session: Session): void {
@@ -791,14 +800,14 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     }
     const ack = await this.#nc.jetstream().publish(this.#subjects.jobs, bytes, {
       msgID: `${pending.key}.${pending.attempt}`,
-      headers: await sealed(this.#taskKey, bytes),
+      headers: sealed(this.#taskKey, bytes),
     });
     if (!this.#pending.has(pending.key)) return;
     pending.seq = ack.seq;
     this.#bySeq.set(ack.seq, pending.key);
   }
 
-  async #flush(): Promise<void> {
+  #flush(): void {
     // Tasks aborted before they left are not sent.
     const orders = this.#outgoing.splice(0).filter((order) =>
       this.#pending.get(order.id)?.attempt === order.attempt
@@ -826,7 +835,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       const bytes = encodeRemote({ kind: "tasks", tasks: batch });
       this.#nc.publish(this.#subjects.tasks, bytes, {
         reply: this.#inbox,
-        headers: await sealed(this.#taskKey, bytes),
+        headers: sealed(this.#taskKey, bytes),
       });
     }
   }
@@ -869,12 +878,12 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   }
 
   /** An answer a node stored in JetStream (durable mode). */
-  async #onStored(bytes: Uint8Array): Promise<void> {
+  #onStored(bytes: Uint8Array): void {
     const stored = decodeRemote(bytes);
     if (stored?.kind !== "stored") return;
     const session = this.#sessions.get(stored.instance);
     if (session === undefined) return;
-    if (!await verify(session.key, stored.data, stored.mac)) return;
+    if (!verify(session.key, stored.data, stored.mac)) return;
     const message = decodeRemote(stored.data);
     if (message?.kind === "answers") this.#answered(message.answers, session);
   }
@@ -910,35 +919,31 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     if (!this.#pending.has(pending.key)) return Promise.resolve();
     const why = reason instanceof Error ? reason.message : String(reason);
     this.#failed(pending, reason);
-    const sent = this.#publishCancel(pending.key, why);
-    if (this.#results === null) return sent;
+    this.#publishCancel(pending.key, why);
+    if (this.#results === null) return Promise.resolve();
     // Durable: a node that takes it later finds the cancellation stored.
     const bytes = encodeRemote({
       kind: "cancel",
       id: pending.key,
       reason: why,
     });
-    return Promise.all([
-      sent,
-      sign(this.#taskKey, bytes).then((seal) =>
-        this.#results!.put(
-          `cancel.${pending.key}`,
-          encodeRemote({
-            kind: "stored",
-            instance: "",
-            mac: seal,
-            data: bytes,
-          }),
-        )
-      ),
-    ]).then(() => {}, () => {});
+    const stored = this.#results.put(
+      `cancel.${pending.key}`,
+      encodeRemote({
+        kind: "stored",
+        instance: "",
+        mac: sign(this.#taskKey, bytes),
+        data: bytes,
+      }),
+    );
+    return stored.then(() => {}, () => {});
   }
 
-  async #publishCancel(id: string, reason: string): Promise<void> {
+  #publishCancel(id: string, reason: string): void {
     const bytes = encodeRemote({ kind: "cancel", id, reason });
     try {
       this.#nc.publish(this.#subjects.cancel, bytes, {
-        headers: await sealed(this.#taskKey, bytes),
+        headers: sealed(this.#taskKey, bytes),
       });
     } catch {
       // The connection closed: nodes see the hub go instead.
@@ -989,15 +994,15 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       };
     }
     const bytes = encodeRemote(answer);
-    msg.respond(bytes, { headers: await sealed(session.key, bytes) });
+    msg.respond(bytes, { headers: sealed(session.key, bytes) });
   }
 
-  async #refuseCall(session: Session, msg: Msg): Promise<void> {
+  #refuseCall(session: Session, msg: Msg): void {
     if (msg.reply === undefined) return;
     const verdict = this.#judge(this.hub, session.node, session.expires) ??
       "revoked";
     const bytes = encodeRemote(refusal(verdict, this.hub));
-    msg.respond(bytes, { headers: await sealed(session.key, bytes) });
+    msg.respond(bytes, { headers: sealed(session.key, bytes) });
   }
 }
 
