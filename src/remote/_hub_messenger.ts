@@ -19,6 +19,7 @@ export class HubMessenger implements BinaryMessenger {
   readonly #session: { readonly instance: string; readonly key: HmacKey };
   readonly #hub: string;
   readonly #timeout: number;
+  #calls = 0;
 
   constructor(
     nc: NatsConnection,
@@ -38,7 +39,13 @@ export class HubMessenger implements BinaryMessenger {
     channel: string,
     message: Uint8Array | null,
   ): Promise<Uint8Array | null> {
-    const bytes = encodeRemote({ kind: "call", channel, payload: message });
+    const bytes = encodeRemote({
+      kind: "call",
+      id: ++this.#calls,
+      at: Date.now(),
+      channel,
+      payload: message,
+    });
     const { instance, key } = this.#session;
     let reply;
     try {

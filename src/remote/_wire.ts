@@ -81,12 +81,24 @@ export type RemoteMessage =
   | { kind: "stored"; instance: string; mac: string; data: Uint8Array }
   /** hub → nodes: stop a task (durable: also stored, for later nodes). */
   | { kind: "cancel"; id: string; reason: string }
-  /** node → hub, every heartbeat: it lives, with its room. */
-  | { kind: "alive"; capacity: number; running: number }
+  /**
+   * node → hub, every heartbeat: it lives, with its room; `beat` counts up,
+   * so a replayed heartbeat is dropped.
+   */
+  | { kind: "alive"; beat: number; capacity: number; running: number }
   /** node → hub: it leaves (its running tasks are finished). */
   | { kind: "bye" }
-  /** node → hub: a platform-channel message for the hub's root. */
-  | { kind: "call"; channel: string; payload: Uint8Array | null }
+  /**
+   * node → hub: a platform-channel message for the hub's root; `id` and
+   * `at` (the node's clock) let the hub drop a replayed call.
+   */
+  | {
+    kind: "call";
+    id: number;
+    at: number;
+    channel: string;
+    payload: Uint8Array | null;
+  }
   /** hub → node (sealed with the session key): the handler's reply. */
   | { kind: "reply"; payload: Uint8Array | null };
 
@@ -193,11 +205,12 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
     case "cancel":
       return isString(m.id) && isString(m.reason);
     case "alive":
-      return isNumber(m.capacity) && isNumber(m.running);
+      return isNumber(m.beat) && isNumber(m.capacity) && isNumber(m.running);
     case "bye":
       return true;
     case "call":
-      return isString(m.channel) && isBytes(m.payload);
+      return isNumber(m.id) && isNumber(m.at) && isString(m.channel) &&
+        isBytes(m.payload);
     case "reply":
       return isBytes(m.payload);
     default:

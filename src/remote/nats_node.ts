@@ -162,6 +162,7 @@ export class NatsNode implements AsyncDisposable {
   readonly #answers = new Map<string, TaskAnswer[]>();
   #acceptTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #cancelled = new Set<string>();
+  readonly #seen = new Set<string>();
   readonly #functions = new Map<string, PoolTask>();
   /** Stop taking tasks. */
   readonly #intake: Array<() => void> = [];
@@ -390,9 +391,11 @@ export class NatsNode implements AsyncDisposable {
     }
     // The first heartbeat leaves after the subscriptions: the hub counts
     // this node from it, and what it sends then finds a listener.
+    let beats = 0;
     const beat = (): void => {
       this.#send(s.alive, {
         kind: "alive",
+        beat: ++beats,
         capacity: this.#closing === null ? this.#capacity : 0,
         running: this.#running.size,
       });
@@ -420,7 +423,11 @@ export class NatsNode implements AsyncDisposable {
     if (message?.kind !== "tasks") return;
     const reply = msg.reply;
     for (const order of message.tasks) {
-      if (this.#cancelled.has(order.id)) continue;
+      // A replayed or repeated order runs once.
+      const seen = `${order.id}#${order.attempt}`;
+      if (this.#cancelled.has(order.id) || this.#seen.has(seen)) continue;
+      if (this.#seen.size >= 100_000) this.#seen.clear();
+      this.#seen.add(seen);
       this.#unaccepted.set(order.id, { reply, attempt: order.attempt });
       this.#track(
         this.#run(order).then((answer) => this.#answer(reply, answer)),

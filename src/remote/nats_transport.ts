@@ -208,7 +208,14 @@ interface Session {
   readonly node: string;
   readonly expires: number;
   readonly key: HmacKey;
+  /** The last heartbeat's count: an older one is a replay. */
+  beat: number;
+  /** Plugin calls seen within {@linkcode CALL_WINDOW}: id → when. */
+  readonly calls: Map<number, number>;
 }
+
+/** How old a plugin call may be when it arrives, in ms (replays are older). */
+const CALL_WINDOW = 60_000;
 
 /** A live node instance (counted once its first heartbeat arrived). */
 interface NodeState {
@@ -677,6 +684,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       node: body.node,
       expires: body.expires,
       key: sessionKey(holder, message.instance),
+      beat: this.#sessions.get(message.instance)?.beat ?? 0,
+      calls: this.#sessions.get(message.instance)?.calls ?? new Map(),
     };
     if (this.#sessions.size >= MAX_SESSIONS) {
       const oldest = this.#sessions.keys().next().value!;
@@ -698,6 +707,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
 
   #onAlive(message: RemoteMessage, session: Session): void {
     if (message.kind === "alive") {
+      if (message.beat <= session.beat) return; // replayed
+      session.beat = message.beat;
       let state = this.#nodes.get(session.instance);
       const grew = state === undefined || message.capacity > state.capacity;
       if (state === undefined) {
@@ -974,6 +985,17 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     msg: Msg,
   ): Promise<void> {
     if (message.kind !== "call" || msg.reply === undefined) return;
+    // A replayed call (same id, or too old to tell) is dropped.
+    const now = Date.now();
+    if (
+      Math.abs(now - message.at) > CALL_WINDOW ||
+      session.calls.has(message.id)
+    ) return;
+    for (const [id, at] of session.calls) {
+      if (now - at <= CALL_WINDOW) break;
+      session.calls.delete(id);
+    }
+    session.calls.set(message.id, message.at);
     const allowed = this.#plugins === true ||
       (this.#plugins !== false && this.#plugins.has(message.channel));
     let answer: RemoteMessage;

@@ -131,6 +131,8 @@ Deno.test({
         // a guess reaches no one.
         const call = encodeRemote({
           kind: "call",
+          id: 1,
+          at: Date.now(),
           channel: `${name}/secret`,
           payload: null,
         });

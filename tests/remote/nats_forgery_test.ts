@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { connect, headers, type Msg } from "nats";
 import { decodeRemote, encodeRemote } from "../../src/remote/_wire.ts";
-import { natsUnavailable, withHub } from "./_nats.ts";
+import { MethodChannel } from "../../mod.ts";
+import { natsUnavailable, until, withHub } from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
 
@@ -67,7 +68,12 @@ Deno.test({
         // It claims a node with room for 1,000 tasks.
         spy.publish(
           `${base}.alive`,
-          encodeRemote({ kind: "alive", capacity: 1000, running: 0 }),
+          encodeRemote({
+            kind: "alive",
+            beat: 1e9,
+            capacity: 1000,
+            running: 0,
+          }),
           forged(hub.nodes[0].instance),
         );
         // It sends a task of its own to the nodes.
@@ -109,5 +115,84 @@ Deno.test({
         await Deno.remove(dir, { recursive: true });
       }
     });
+  },
+});
+
+Deno.test({
+  name:
+    "nats forgery: replayed tasks, plugin calls and heartbeats change nothing",
+  ignore,
+  async fn(): Promise<void> {
+    const options = { heartbeat: 100, retries: 0 };
+    await withHub(
+      "replay",
+      options,
+      async ({ url, name, hub, pool, start }) => {
+        let calls = 0;
+        const channel = new MethodChannel(`${name}/count`);
+        channel.setMethodCallHandler(() => ++calls);
+        const spy = await connect({ servers: url });
+        const dir = await Deno.makeTempDir({ prefix: "isolates_replay_" });
+        try {
+          const node = await start("n1", ["--forward", `${name}/count`]);
+          await until(() => hub.nodes.length === 1, "the node to join");
+          // The spy records every message with its headers.
+          const seen: Msg[] = [];
+          spy.subscribe(">", { callback: (_e, msg) => seen.push(msg) });
+          await spy.flush();
+          const replay = (kind: string): number => {
+            let sent = 0;
+            for (const msg of seen) {
+              if (decodeRemote(msg.data)?.kind !== kind) continue;
+              spy.publish(msg.subject, msg.data, {
+                headers: msg.headers,
+                reply: msg.reply ?? undefined,
+              });
+              sent++;
+            }
+            return sent;
+          };
+
+          // A task that appends a line each time it runs, and one plugin call.
+          const log = `${dir}/runs`;
+          const mod = new URL("../../mod.ts", import.meta.url).href;
+          await pool.run(
+            async (input: { log: string; mod: string; channel: string }) => {
+              await Deno.writeTextFile(input.log, "ran\n", { append: true });
+              const { MethodChannel } = await import(input.mod);
+              return await new MethodChannel(input.channel).invokeMethod(
+                "count",
+              );
+            },
+            { log, mod, channel: `${name}/count` },
+          );
+          assert.equal(calls, 1);
+          assert.ok(replay("tasks") > 0, "no task message to replay");
+          assert.ok(replay("call") > 0, "no plugin call to replay");
+          await spy.flush();
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(await Deno.readTextFile(log), "ran\n");
+          assert.equal(calls, 1);
+
+          // A dead node kept "alive" by replayed heartbeats is still lost.
+          const task = pool.run(async (_: null, signal: AbortSignal) => {
+            while (!signal.aborted) await new Promise((r) => setTimeout(r, 10));
+          }, null).catch((e) => e);
+          await until(() => hub.nodes[0]?.running === 1, "the task to start");
+          await node.stop("SIGKILL");
+          const keepAlive = setInterval(() => replay("alive"), 50);
+          try {
+            const error = await task;
+            assert.equal(error.code, "remote_node_lost");
+          } finally {
+            clearInterval(keepAlive);
+          }
+        } finally {
+          channel.setMethodCallHandler(null);
+          await spy.close();
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
   },
 });

@@ -85,9 +85,9 @@ Deno.test("remote codec: unsendable values and malformed bytes get typed errors"
     null,
   );
   const alive = decodeRemote(
-    encodeRemote({ kind: "alive", capacity: 4, running: 1 }),
+    encodeRemote({ kind: "alive", beat: 1, capacity: 4, running: 1 }),
   );
-  assert.deepEqual(alive, { kind: "alive", capacity: 4, running: 1 });
+  assert.deepEqual(alive, { kind: "alive", beat: 1, capacity: 4, running: 1 });
 });
 
 Deno.test("remote codec: any plain value round-trips; random bytes only raise FormatException", () => {
