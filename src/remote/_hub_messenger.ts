@@ -3,7 +3,13 @@ import type {
   BinaryMessenger,
   MessageHandler,
 } from "../channels/binary_messenger.ts";
-import { decodeRemote, encodeRemote, isSealed, sealed } from "./_wire.ts";
+import {
+  decodeRemote,
+  encodeRemote,
+  isSealed,
+  sealed,
+  type Sender,
+} from "./_wire.ts";
 import type { HmacKey } from "./_token.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
 
@@ -16,7 +22,7 @@ import { RemoteNodeError } from "./remote_node_error.ts";
 export class HubMessenger implements BinaryMessenger {
   readonly #nc: NatsConnection;
   readonly #subject: string;
-  readonly #session: { readonly instance: string; readonly key: HmacKey };
+  readonly #session: { readonly from: Sender; readonly key: HmacKey };
   readonly #hub: string;
   readonly #timeout: number;
   #calls = 0;
@@ -24,7 +30,7 @@ export class HubMessenger implements BinaryMessenger {
   constructor(
     nc: NatsConnection,
     subject: string,
-    session: { readonly instance: string; readonly key: HmacKey },
+    session: { readonly from: Sender; readonly key: HmacKey },
     hub: string,
     timeout: number,
   ) {
@@ -39,19 +45,20 @@ export class HubMessenger implements BinaryMessenger {
     channel: string,
     message: Uint8Array | null,
   ): Promise<Uint8Array | null> {
+    const id = ++this.#calls;
     const bytes = encodeRemote({
       kind: "call",
-      id: ++this.#calls,
+      id,
       at: Date.now(),
       channel,
       payload: message,
     });
-    const { instance, key } = this.#session;
+    const { from, key } = this.#session;
     let reply;
     try {
       reply = await this.#nc.request(this.#subject, bytes, {
         timeout: this.#timeout,
-        headers: sealed(key, bytes, instance),
+        headers: sealed(key, bytes, { from }),
       });
     } catch (error) {
       throw new RemoteNodeError(
@@ -66,10 +73,11 @@ export class HubMessenger implements BinaryMessenger {
     const answer = isSealed(key, reply.data, reply.headers)
       ? decodeRemote(reply.data)
       : null;
-    if (answer?.kind === "reply") return answer.payload;
-    // A channel the hub does not serve is a channel nothing handles.
-    if (answer?.kind === "refused" && answer.code === "channel") return null;
-    if (answer?.kind === "refused") {
+    // Sealed by the hub, and the answer to this call (not a replayed one).
+    if (answer?.kind === "reply" && answer.id === id) return answer.payload;
+    if (answer?.kind === "refusedCall" && answer.id === id) {
+      // A channel the hub does not serve is a channel nothing handles.
+      if (answer.code === "channel") return null;
       throw new RemoteNodeError(
         "remote_auth",
         answer.message,
@@ -78,7 +86,7 @@ export class HubMessenger implements BinaryMessenger {
     }
     throw new RemoteNodeError(
       "remote_auth",
-      `Cannot call channel "${channel}" on hub "${this.#hub}": the answer is not sealed by the hub; check that nothing else listens on the hub's subjects`,
+      `Cannot call channel "${channel}" on hub "${this.#hub}": the answer is not the hub's answer to this call; check that nothing else listens on the hub's subjects`,
     );
   }
 

@@ -13,6 +13,11 @@ export interface TaskOrder {
   readonly exportName: string;
   readonly source: string | null;
   readonly input: unknown;
+  /**
+   * The hub's clock past which a node drops the order (it has been sent
+   * again by then, or it is a replay); `null` for durable tasks.
+   */
+  readonly deadline: number | null;
 }
 
 /** One task's outcome: its result, or what it threw. */
@@ -66,6 +71,7 @@ export type RemoteMessage =
     durable: boolean;
     ackWait: number;
     taskKey: Uint8Array;
+    now: number;
   }
   /** hub → node: the join or a plugin call was refused, and why. */
   | { kind: "refused"; code: string; message: string }
@@ -78,7 +84,13 @@ export type RemoteMessage =
   /** node → hub: tasks' outcomes. */
   | { kind: "answers"; answers: TaskAnswer[] }
   /** node → JetStream key-value → hub: answers with their seal inside. */
-  | { kind: "stored"; instance: string; mac: string; data: Uint8Array }
+  | {
+    kind: "stored";
+    instance: string;
+    body: string;
+    mac: string;
+    data: Uint8Array;
+  }
   /** hub → nodes: stop a task (durable: also stored, for later nodes). */
   | { kind: "cancel"; id: string; reason: string }
   /**
@@ -89,8 +101,9 @@ export type RemoteMessage =
   /** node → hub: it leaves (its running tasks are finished). */
   | { kind: "bye" }
   /**
-   * node → hub: a platform-channel message for the hub's root; `id` and
-   * `at` (the node's clock) let the hub drop a replayed call.
+   * node → hub: a platform-channel message for the hub's root; `id` counts
+   * up per instance and `at` is the node's clock, so the hub drops a
+   * replayed call.
    */
   | {
     kind: "call";
@@ -99,37 +112,64 @@ export type RemoteMessage =
     channel: string;
     payload: Uint8Array | null;
   }
-  /** hub → node (sealed with the session key): the handler's reply. */
-  | { kind: "reply"; payload: Uint8Array | null };
+  /**
+   * hub → node (sealed with the session key): the handler's reply to call
+   * `id`, or the hub's refusal of it.
+   */
+  | { kind: "reply"; id: number; payload: Uint8Array | null }
+  | { kind: "refusedCall"; id: number; code: string; message: string };
 
 /** The header naming the node instance that sent a message. */
 export const INSTANCE_HEADER = "Isolates-Instance";
+/** The header holding the sender's token body (never its signature). */
+export const TOKEN_HEADER = "Isolates-Token";
 /** The header holding a message's HMAC (base64url). */
 export const MAC_HEADER = "Isolates-Mac";
 
+/** Who sent a message: a node instance and its token's body. */
+export interface Sender {
+  readonly instance: string;
+  readonly body: string;
+}
+
 /**
- * Headers sealing `bytes` with `key`, naming `instance` when given.
+ * Headers sealing `bytes` with `key`: an HMAC of the bytes and, when
+ * given, of the subject they must be answered on (`bound`), so the seal
+ * cannot be moved to another reply subject. A node's messages name it.
  *
  * @param key The session key (node → hub) or the task key (hub → node).
  */
 export function sealed(
   key: HmacKey,
   bytes: Uint8Array,
-  instance?: string,
+  options: { from?: Sender; bound?: string } = {},
 ): MsgHdrs {
   const h = headers();
-  h.set(MAC_HEADER, sign(key, bytes));
-  if (instance !== undefined) h.set(INSTANCE_HEADER, instance);
+  h.set(MAC_HEADER, sign(key, bound(bytes, options.bound)));
+  if (options.from !== undefined) {
+    h.set(INSTANCE_HEADER, options.from.instance);
+    h.set(TOKEN_HEADER, options.from.body);
+  }
   return h;
 }
 
-/** Whether a received message's seal is `key`'s. */
+/** Whether a received message's seal is `key`'s (bound to `reply`). */
 export function isSealed(
   key: HmacKey,
   bytes: Uint8Array,
   h: MsgHdrs | undefined,
+  reply?: string,
 ): boolean {
-  return verify(key, bytes, h?.get(MAC_HEADER) || undefined);
+  return verify(key, bound(bytes, reply), h?.get(MAC_HEADER) || undefined);
+}
+
+function bound(bytes: Uint8Array, subject: string | undefined): Uint8Array {
+  if (subject === undefined) return bytes;
+  const prefix = new TextEncoder().encode(`${subject}\n`);
+  const out = new Uint8Array(prefix.length + bytes.length);
+  out.set(prefix);
+  out.set(bytes, prefix.length);
+  return out;
 }
 
 const codec = new RemoteCodec();
@@ -164,7 +204,8 @@ const isBytes = (v: unknown): boolean => v === null || v instanceof Uint8Array;
 function isOrder(v: unknown): v is TaskOrder {
   return isObject(v) && isString(v.id) && isNumber(v.attempt) &&
     isString(v.exportName) && (v.entry === null || isString(v.entry)) &&
-    (v.source === null || isString(v.source)) && "input" in v;
+    (v.source === null || isString(v.source)) && "input" in v &&
+    (v.deadline === null || isNumber(v.deadline));
 }
 
 function isAnswer(v: unknown): v is TaskAnswer {
@@ -185,7 +226,7 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
     case "welcome":
       return isString(m.tag) && isNumber(m.heartbeat) &&
         typeof m.durable === "boolean" && isNumber(m.ackWait) &&
-        m.taskKey instanceof Uint8Array;
+        m.taskKey instanceof Uint8Array && isNumber(m.now);
     case "refused":
       return isString(m.code) && isString(m.message);
     case "tasks":
@@ -200,7 +241,7 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
     case "answers":
       return Array.isArray(m.answers) && m.answers.every(isAnswer);
     case "stored":
-      return isString(m.instance) && isString(m.mac) &&
+      return isString(m.instance) && isString(m.body) && isString(m.mac) &&
         m.data instanceof Uint8Array;
     case "cancel":
       return isString(m.id) && isString(m.reason);
@@ -212,7 +253,9 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
       return isNumber(m.id) && isNumber(m.at) && isString(m.channel) &&
         isBytes(m.payload);
     case "reply":
-      return isBytes(m.payload);
+      return isNumber(m.id) && isBytes(m.payload);
+    case "refusedCall":
+      return isNumber(m.id) && isString(m.code) && isString(m.message);
     default:
       return false;
   }

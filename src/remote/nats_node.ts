@@ -28,6 +28,7 @@ import {
   NAME,
   type RemoteMessage,
   sealed,
+  type Sender,
   type Subjects,
   subjectsOf,
   type TaskAnswer,
@@ -153,7 +154,10 @@ export class NatsNode implements AsyncDisposable {
   readonly #nc: NatsConnection;
   readonly #subjects: Subjects;
   readonly #session: HmacKey;
+  readonly #from: Sender;
   readonly #taskKey: HmacKey;
+  /** The hub's clock minus this one's, measured at the join. */
+  readonly #skew: number;
   readonly #pool: IsolatePool;
   readonly #capacity: number;
   readonly #forward: string[];
@@ -179,6 +183,8 @@ export class NatsNode implements AsyncDisposable {
     nc: NatsConnection;
     subjects: Subjects;
     session: HmacKey;
+    body: string;
+    skew: number;
     taskKey: HmacKey;
     options: NatsNodeOptions;
   }) {
@@ -189,6 +195,8 @@ export class NatsNode implements AsyncDisposable {
     this.#nc = init.nc;
     this.#subjects = init.subjects;
     this.#session = init.session;
+    this.#from = { instance: init.instance, body: init.body };
+    this.#skew = init.skew;
     this.#taskKey = init.taskKey;
     const size = options.size ?? (navigator.hardwareConcurrency || 1);
     this.#capacity = options.capacity ?? size * 4;
@@ -200,7 +208,7 @@ export class NatsNode implements AsyncDisposable {
     this.messenger = new HubMessenger(
       init.nc,
       init.subjects.platform,
-      { instance: init.instance, key: init.session },
+      { from: this.#from, key: init.session },
       init.hub,
       options.callTimeout ?? 30_000,
     );
@@ -304,6 +312,8 @@ export class NatsNode implements AsyncDisposable {
       nc,
       subjects: subjectsOf(prefix, hub, answer.tag),
       session,
+      body: token.body.text,
+      skew: answer.now - Date.now(),
       taskKey: hmacKey(xor(answer.taskKey, pad)),
       options,
     });
@@ -353,7 +363,7 @@ export class NatsNode implements AsyncDisposable {
     const bytes = encodeRemote(message);
     try {
       this.#nc.publish(subject, bytes, {
-        headers: sealed(this.#session, bytes, this.instance),
+        headers: sealed(this.#session, bytes, { from: this.#from }),
       });
     } catch {
       // The connection closed: the hub notices the silence.
@@ -417,15 +427,20 @@ export class NatsNode implements AsyncDisposable {
 
   #onTasks(msg: Msg): void {
     if (msg.reply === undefined) return;
-    // Only tasks the hub sealed run here.
-    if (!isSealed(this.#taskKey, msg.data, msg.headers)) return;
+    // Only tasks the hub sealed, for this reply subject, run here.
+    if (!isSealed(this.#taskKey, msg.data, msg.headers, msg.reply)) return;
     const message = decodeRemote(msg.data);
     if (message?.kind !== "tasks") return;
     const reply = msg.reply;
     for (const order of message.tasks) {
-      // A replayed or repeated order runs once.
+      // A replayed or repeated order runs once here, and nowhere once its
+      // deadline (on the hub's clock) has passed.
       const seen = `${order.id}#${order.attempt}`;
-      if (this.#cancelled.has(order.id) || this.#seen.has(seen)) continue;
+      const late = order.deadline !== null &&
+        Date.now() + this.#skew > order.deadline;
+      if (late || this.#cancelled.has(order.id) || this.#seen.has(seen)) {
+        continue;
+      }
       if (this.#seen.size >= 100_000) this.#seen.clear();
       this.#seen.add(seen);
       this.#unaccepted.set(order.id, { reply, attempt: order.attempt });
@@ -455,7 +470,7 @@ export class NatsNode implements AsyncDisposable {
       const bytes = this.#encodeAnswers(answers);
       try {
         this.#nc.publish(reply, bytes, {
-          headers: sealed(this.#session, bytes, this.instance),
+          headers: sealed(this.#session, bytes, { from: this.#from }),
         });
       } catch {
         // The connection closed: the hub sends these tasks again elsewhere.
@@ -525,6 +540,7 @@ export class NatsNode implements AsyncDisposable {
         encodeRemote({
           kind: "stored",
           instance: this.instance,
+          body: this.#from.body,
           mac: sign(this.#session, data),
           data,
         }),
@@ -542,8 +558,14 @@ export class NatsNode implements AsyncDisposable {
     const entry = await results.get(`cancel.${id}`).catch(() => null);
     if (entry === null || entry.operation !== "PUT") return false;
     const stored = decodeRemote(entry.value);
-    return stored?.kind === "stored" &&
-      verify(this.#taskKey, stored.data, stored.mac);
+    if (
+      stored?.kind !== "stored" ||
+      !verify(this.#taskKey, stored.data, stored.mac)
+    ) return false;
+    // The sealed message must be this task's cancellation, not any other
+    // sealed bytes copied under its key.
+    const cancel = decodeRemote(stored.data);
+    return cancel?.kind === "cancel" && cancel.id === id;
   }
 
   async #run(order: TaskOrder): Promise<TaskAnswer> {

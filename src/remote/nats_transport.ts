@@ -23,6 +23,7 @@ import {
   subjectsOf,
   type TaskAnswer,
   type TaskOrder,
+  TOKEN_HEADER,
 } from "./_wire.ts";
 import {
   type HmacKey,
@@ -210,12 +211,9 @@ interface Session {
   readonly key: HmacKey;
   /** The last heartbeat's count: an older one is a replay. */
   beat: number;
-  /** Plugin calls seen within {@linkcode CALL_WINDOW}: id → when. */
-  readonly calls: Map<number, number>;
+  /** The last plugin call's id: an id not above it is a replay. */
+  call: number;
 }
-
-/** How old a plugin call may be when it arrives, in ms (replays are older). */
-const CALL_WINDOW = 60_000;
 
 /** A live node instance (counted once its first heartbeat arrived). */
 interface NodeState {
@@ -229,7 +227,7 @@ interface NodeState {
 const DAY = 86_400_000;
 /** How far a join's clock may be from the hub's, in ms. */
 const JOIN_SKEW = 300_000;
-/** Sessions remembered (their answers can still arrive after a loss). */
+/** Sessions remembered; forgotten ones are derived again when needed. */
 const MAX_SESSIONS = 10_000;
 
 /**
@@ -632,18 +630,57 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     ) => void | Promise<void>,
   ): void {
     this.#listen(subject, async (message, msg) => {
-      const session = this.#sessions.get(
+      const session = this.#sessionOf(
         msg.headers?.get(INSTANCE_HEADER) ?? "",
+        msg.headers?.get(TOKEN_HEADER) ?? "",
       );
-      if (session === undefined) return;
+      if (session === null) return;
       if (!isSealed(session.key, msg.data, msg.headers)) return;
+      this.#remember(session);
       if (this.#judge(this.hub, session.node, session.expires) !== null) {
         // Revoked or expired: what it sends counts no more.
-        if (message.kind === "call") await this.#refuseCall(session, msg);
+        this.#refuseCall(session, message, msg);
         return;
       }
       await handler(message, session, msg);
     });
+  }
+
+  /**
+   * The session of a node instance: remembered, or derived again from the
+   * token body it names (the hub's secret makes the same key), so a hub
+   * restarted with its secret still knows the nodes of the one before.
+   * `null` when the body is not one of this hub's.
+   */
+  #sessionOf(instance: string, body: string): Session | null {
+    const known = this.#sessions.get(instance);
+    if (known !== undefined) return known;
+    const parsed = parseBody(body);
+    if (instance === "" || parsed === null || parsed.hub !== this.hub) {
+      return null;
+    }
+    const holder = holderKey(sign(this.#secret, parsed.text));
+    return {
+      instance,
+      node: parsed.node,
+      expires: parsed.expires,
+      key: sessionKey(holder, instance),
+      beat: 0,
+      call: 0,
+    };
+  }
+
+  /** Keeps a session whose seal checked out; forgets idle ones past a cap. */
+  #remember(session: Session): void {
+    if (this.#sessions.get(session.instance) === session) return;
+    if (this.#sessions.size >= MAX_SESSIONS) {
+      for (const instance of this.#sessions.keys()) {
+        if (this.#nodes.has(instance)) continue;
+        this.#sessions.delete(instance);
+        break;
+      }
+    }
+    this.#sessions.set(session.instance, session);
   }
 
   /** Why a token body is refused, without its signature; `null`: good. */
@@ -685,13 +722,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       expires: body.expires,
       key: sessionKey(holder, message.instance),
       beat: this.#sessions.get(message.instance)?.beat ?? 0,
-      calls: this.#sessions.get(message.instance)?.calls ?? new Map(),
+      call: this.#sessions.get(message.instance)?.call ?? 0,
     };
-    if (this.#sessions.size >= MAX_SESSIONS) {
-      const oldest = this.#sessions.keys().next().value!;
-      this.#sessions.delete(oldest);
-    }
-    this.#sessions.set(session.instance, session);
+    this.#remember(session);
     const pad = mac(holder, `welcome.${message.instance}`);
     const welcome = encodeRemote({
       kind: "welcome",
@@ -700,6 +733,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       durable: this.#durable,
       ackWait: this.#ackWait,
       taskKey: xor(this.#taskKeyBytes, pad),
+      now: Date.now(),
     });
     // Counted as live at its first heartbeat, sent once it listens.
     msg.respond(welcome, { headers: sealed(session.key, welcome) });
@@ -770,6 +804,8 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       exportName: pending.task.exportName,
       source: pending.task.source,
       input: pending.task.input,
+      // Sent again after the accept timeout: an older copy must not run.
+      deadline: this.#durable ? null : Date.now() + this.#acceptTimeout,
     };
     if (this.#durable) {
       this.#store(pending, order).catch((error) =>
@@ -846,7 +882,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       const bytes = encodeRemote({ kind: "tasks", tasks: batch });
       this.#nc.publish(this.#subjects.tasks, bytes, {
         reply: this.#inbox,
-        headers: sealed(this.#taskKey, bytes),
+        headers: sealed(this.#taskKey, bytes, { bound: this.#inbox }),
       });
     }
   }
@@ -861,6 +897,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
 
   #onAnswer(message: RemoteMessage, session: Session): void {
     if (message.kind === "accepted") {
+      // From an instance already lost: the accept timer keeps running, so
+      // the task is sent again.
+      if (!this.#nodes.has(session.instance)) return;
       for (const [id, attempt] of message.tasks) {
         const pending = this.#pending.get(id);
         if (pending === undefined || attempt !== pending.attempt) continue;
@@ -892,9 +931,10 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   #onStored(bytes: Uint8Array): void {
     const stored = decodeRemote(bytes);
     if (stored?.kind !== "stored") return;
-    const session = this.#sessions.get(stored.instance);
-    if (session === undefined) return;
+    const session = this.#sessionOf(stored.instance, stored.body);
+    if (session === null) return;
     if (!verify(session.key, stored.data, stored.mac)) return;
+    this.#remember(session);
     const message = decodeRemote(stored.data);
     if (message?.kind === "answers") this.#answered(message.answers, session);
   }
@@ -943,6 +983,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       encodeRemote({
         kind: "stored",
         instance: "",
+        body: "",
         mac: sign(this.#taskKey, bytes),
         data: bytes,
       }),
@@ -985,45 +1026,45 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     msg: Msg,
   ): Promise<void> {
     if (message.kind !== "call" || msg.reply === undefined) return;
-    // A replayed call (same id, or too old to tell) is dropped.
-    const now = Date.now();
+    // A replayed call (an id not above the last, or too old) is dropped.
     if (
-      Math.abs(now - message.at) > CALL_WINDOW ||
-      session.calls.has(message.id)
+      message.id <= session.call ||
+      Math.abs(Date.now() - message.at) > JOIN_SKEW
     ) return;
-    for (const [id, at] of session.calls) {
-      if (now - at <= CALL_WINDOW) break;
-      session.calls.delete(id);
-    }
-    session.calls.set(message.id, message.at);
+    session.call = message.id;
     const allowed = this.#plugins === true ||
       (this.#plugins !== false && this.#plugins.has(message.channel));
-    let answer: RemoteMessage;
-    if (!allowed) {
-      answer = {
-        kind: "refused",
-        code: "channel",
-        message:
-          `Cannot call channel "${message.channel}" on hub "${this.hub}": the hub does not serve it to nodes; list it in the hub's "plugins" option`,
-      };
-    } else {
-      answer = {
+    const answer: RemoteMessage = allowed
+      ? {
         kind: "reply",
+        id: message.id,
         payload: await ServicesBinding.defaultBinaryMessenger.send(
           message.channel,
           message.payload,
         ),
+      }
+      : {
+        kind: "refusedCall",
+        id: message.id,
+        code: "channel",
+        message:
+          `Cannot call channel "${message.channel}" on hub "${this.hub}": the hub does not serve it to nodes; list it in the hub's "plugins" option`,
       };
-    }
     const bytes = encodeRemote(answer);
     msg.respond(bytes, { headers: sealed(session.key, bytes) });
   }
 
-  #refuseCall(session: Session, msg: Msg): void {
-    if (msg.reply === undefined) return;
+  #refuseCall(session: Session, message: RemoteMessage, msg: Msg): void {
+    if (message.kind !== "call" || msg.reply === undefined) return;
     const verdict = this.#judge(this.hub, session.node, session.expires) ??
       "revoked";
-    const bytes = encodeRemote(refusal(verdict, this.hub));
+    const refused = refusal(verdict, this.hub) as { message: string };
+    const bytes = encodeRemote({
+      kind: "refusedCall",
+      id: message.id,
+      code: verdict,
+      message: refused.message,
+    });
     msg.respond(bytes, { headers: sealed(session.key, bytes) });
   }
 }

@@ -91,6 +91,7 @@ Deno.test({
                 JSON.stringify(mark)
               }, "ran")`,
               input: null,
+              deadline: null,
             }],
           }),
           { reply: "_INBOX.spy" },

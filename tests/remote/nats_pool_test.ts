@@ -1,9 +1,16 @@
 // The pool over NATS: node processes on loopback share tasks, lose none
 // when one is killed, and stop tasks the hub cancels or times out.
 import assert from "node:assert/strict";
-import { TimeoutError } from "../../mod.ts";
-import { RemoteNodeError } from "../../src/remote/mod.ts";
-import { natsUnavailable, until, withHub } from "./_nats.ts";
+import { IsolatePool, TimeoutError } from "../../mod.ts";
+import { NatsTransport, RemoteNodeError } from "../../src/remote/mod.ts";
+import {
+  hubName,
+  natsServer,
+  natsUnavailable,
+  startNode,
+  until,
+  withHub,
+} from "./_nats.ts";
 
 const ignore = natsUnavailable() !== null;
 
@@ -242,5 +249,53 @@ Deno.test({
         await until(() => hub.nodes.length === 0, "the node's goodbye");
       },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "nats pool: a hub restarted with its secret gets its nodes back, live and durable",
+  ignore,
+  async fn(): Promise<void> {
+    const server = await natsServer();
+    try {
+      for (const durable of [false, true]) {
+        const name = hubName("restart");
+        const options = {
+          servers: server.url,
+          hub: name,
+          secret: "kept across restarts",
+          heartbeat: 100,
+          durable,
+          ackWait: 1000,
+        };
+        const first = await NatsTransport.connect(options);
+        const node = await startNode(
+          server.url,
+          name,
+          await first.issueToken("n1"),
+          ["--size", "1"],
+        );
+        try {
+          await first.close();
+          const second = await NatsTransport.connect(options);
+          const pool = new IsolatePool({ name, size: 0, transport: second });
+          try {
+            // Its heartbeats (or, durable, its stored answers) are sealed
+            // with keys the second hub derives again from the secret.
+            const seven = (n: number): number => n * 7;
+            assert.equal(await pool.run(seven, 6, { timeout: 10_000 }), 42);
+            if (!durable) assert.equal(second.nodes.length, 1);
+          } finally {
+            await pool.close();
+            await second.close();
+          }
+        } finally {
+          await node.stop("SIGKILL");
+        }
+      }
+    } finally {
+      await server.stop();
+    }
   },
 });
