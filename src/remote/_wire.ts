@@ -1,7 +1,8 @@
 import { headers, type MsgHdrs } from "nats";
 import type { SerializedError } from "../isolate/protocol.ts";
 import { RemoteCodec } from "./_remote_codec.ts";
-import { type HmacKey, sign, verify } from "./_token.ts";
+import type { KeyObject } from "node:crypto";
+import { type HmacKey, sign, signTask, verify, verifyTask } from "./_token.ts";
 
 /** One task, as the hub orders it. */
 export interface TaskOrder {
@@ -44,7 +45,7 @@ export type TaskAnswer =
  *
  * What a node sends carries its instance id and an HMAC under its session
  * key in the headers ({@linkcode INSTANCE_HEADER}, {@linkcode MAC_HEADER});
- * tasks and cancellations an HMAC under the hub's task key.
+ * tasks and cancellations the hub's Ed25519 signature.
  */
 export type RemoteMessage =
   /**
@@ -62,7 +63,7 @@ export type RemoteMessage =
   }
   /**
    * hub → node (sealed with the session key): the subjects' tag, the
-   * settings, and the task key XOR a pad only the node can make.
+   * settings, the hub's clock, and the public key of its task signatures.
    */
   | {
     kind: "welcome";
@@ -70,7 +71,7 @@ export type RemoteMessage =
     heartbeat: number;
     durable: boolean;
     ackWait: number;
-    taskKey: Uint8Array;
+    taskPublicKey: Uint8Array;
     now: number;
   }
   /** hub → node: the join or a plugin call was refused, and why. */
@@ -133,19 +134,24 @@ export interface Sender {
 }
 
 /**
- * Headers sealing `bytes` with `key`: an HMAC of the bytes and, when
- * given, of the subject they must be answered on (`bound`), so the seal
- * cannot be moved to another reply subject. A node's messages name it.
+ * Headers sealing `bytes`: an HMAC under a session key, or the hub's
+ * Ed25519 signature (tasks, cancellations), of the bytes and, when given,
+ * of the subject they must be answered on (`bound`), so the seal cannot be
+ * moved to another reply subject. A node's messages name it.
  *
- * @param key The session key (node → hub) or the task key (hub → node).
+ * @param key A session key, or the hub's task signing key.
  */
 export function sealed(
-  key: HmacKey,
+  key: HmacKey | KeyObject,
   bytes: Uint8Array,
   options: { from?: Sender; bound?: string } = {},
 ): MsgHdrs {
   const h = headers();
-  h.set(MAC_HEADER, sign(key, bound(bytes, options.bound)));
+  const data = bound(bytes, options.bound);
+  h.set(
+    MAC_HEADER,
+    key instanceof Uint8Array ? sign(key, data) : signTask(key, data),
+  );
   if (options.from !== undefined) {
     h.set(INSTANCE_HEADER, options.from.instance);
     h.set(TOKEN_HEADER, options.from.body);
@@ -153,14 +159,21 @@ export function sealed(
   return h;
 }
 
-/** Whether a received message's seal is `key`'s (bound to `reply`). */
+/**
+ * Whether a received message's seal is `key`'s (a session key, or the
+ * hub's task public key), bound to `reply` when given.
+ */
 export function isSealed(
-  key: HmacKey,
+  key: HmacKey | KeyObject,
   bytes: Uint8Array,
   h: MsgHdrs | undefined,
   reply?: string,
 ): boolean {
-  return verify(key, bound(bytes, reply), h?.get(MAC_HEADER) || undefined);
+  const data = bound(bytes, reply);
+  const seal = h?.get(MAC_HEADER) || undefined;
+  return key instanceof Uint8Array
+    ? verify(key, data, seal)
+    : verifyTask(key, data, seal);
 }
 
 function bound(bytes: Uint8Array, subject: string | undefined): Uint8Array {
@@ -226,7 +239,7 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
     case "welcome":
       return isString(m.tag) && isNumber(m.heartbeat) &&
         typeof m.durable === "boolean" && isNumber(m.ackWait) &&
-        m.taskKey instanceof Uint8Array && isNumber(m.now);
+        m.taskPublicKey instanceof Uint8Array && isNumber(m.now);
     case "refused":
       return isString(m.code) && isString(m.message);
     case "tasks":

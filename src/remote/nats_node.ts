@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { JsMsg, KV, Msg, NatsConnection } from "nats";
 import {
   IsolatePool,
@@ -11,14 +12,12 @@ import { ServicesBinding } from "../isolate/services_binding.ts";
 import { HubMessenger } from "./_hub_messenger.ts";
 import {
   type HmacKey,
-  hmacKey,
   holderKey,
-  mac,
   sessionKey,
   sign,
   splitToken,
-  verify,
-  xor,
+  taskVerifier,
+  verifyTask,
 } from "./_token.ts";
 import type { NatsAuth } from "./nats_auth.ts";
 import {
@@ -155,7 +154,8 @@ export class NatsNode implements AsyncDisposable {
   readonly #subjects: Subjects;
   readonly #session: HmacKey;
   readonly #from: Sender;
-  readonly #taskKey: HmacKey;
+  /** Checks the hub's signature of tasks and cancellations. */
+  readonly #taskKey: KeyObject;
   /** The hub's clock minus this one's, measured at the join. */
   readonly #skew: number;
   readonly #pool: IsolatePool;
@@ -185,7 +185,7 @@ export class NatsNode implements AsyncDisposable {
     session: HmacKey;
     body: string;
     skew: number;
-    taskKey: HmacKey;
+    taskKey: KeyObject;
     options: NatsNodeOptions;
   }) {
     const { options } = init;
@@ -304,7 +304,14 @@ export class NatsNode implements AsyncDisposable {
         `Cannot join hub "${hub}": its answer is not sealed by the hub; check that nothing else listens on the hub's subjects`,
       );
     }
-    const pad = mac(holder, `welcome.${instance}`);
+    const taskKey = taskVerifier(answer.taskPublicKey);
+    if (taskKey === null) {
+      await nc.close();
+      throw new RemoteNodeError(
+        "remote_auth",
+        `Cannot join hub "${hub}": its task key is not an Ed25519 public key; check that the hub runs this version of @isolates/isolates`,
+      );
+    }
     const self = new NatsNode({
       node,
       instance,
@@ -314,7 +321,7 @@ export class NatsNode implements AsyncDisposable {
       session,
       body: token.body.text,
       skew: answer.now - Date.now(),
-      taskKey: hmacKey(xor(answer.taskKey, pad)),
+      taskKey,
       options,
     });
     try {
@@ -560,7 +567,7 @@ export class NatsNode implements AsyncDisposable {
     const stored = decodeRemote(entry.value);
     if (
       stored?.kind !== "stored" ||
-      !verify(this.#taskKey, stored.data, stored.mac)
+      !verifyTask(this.#taskKey, stored.data, stored.mac)
     ) return false;
     // The sealed message must be this task's cancellation, not any other
     // sealed bytes copied under its key.

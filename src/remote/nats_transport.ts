@@ -34,9 +34,11 @@ import {
   parseBody,
   sessionKey,
   sign,
+  signTask,
+  type TaskKeys,
+  taskKeys,
   type TokenVerdict,
   verify,
-  xor,
 } from "./_token.ts";
 import type { NatsAuth } from "./nats_auth.ts";
 import { RemoteNodeError } from "./remote_node_error.ts";
@@ -269,8 +271,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   readonly hub: string;
   readonly #nc: NatsConnection;
   readonly #secret: HmacKey;
-  readonly #taskKey: HmacKey;
-  readonly #taskKeyBytes: Uint8Array;
+  readonly #tasks: TaskKeys;
   readonly #subjects: Subjects;
   readonly #tag: string;
   readonly #heartbeat: number;
@@ -297,8 +298,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     init: {
       nc: NatsConnection;
       secret: HmacKey;
-      taskKey: HmacKey;
-      taskKeyBytes: Uint8Array;
+      tasks: TaskKeys;
       hub: string;
       tag: string;
       subjects: Subjects;
@@ -310,8 +310,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     this.name = `nats:${init.hub}`;
     this.#nc = init.nc;
     this.#secret = init.secret;
-    this.#taskKey = init.taskKey;
-    this.#taskKeyBytes = init.taskKeyBytes;
+    this.#tasks = init.tasks;
     this.#tag = init.tag;
     this.#subjects = init.subjects;
     this.#results = init.results;
@@ -367,8 +366,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     const secret = hmacKey(secretText);
     const tag = (sign(secret, `subjects:${prefix}.${hub}`))
       .replace(/[^A-Za-z0-9]/g, "").slice(0, 22);
-    const taskKeyBytes = mac(secret, `tasks:${prefix}.${hub}`);
-    const taskKey = hmacKey(taskKeyBytes);
+    const tasks = taskKeys(mac(secret, `tasks:${prefix}.${hub}`));
     const subjects = subjectsOf(prefix, hub, tag);
     const nc = await open(options.servers, hub, options.auth);
     let results: KV | null = null;
@@ -390,8 +388,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     const transport = new NatsTransport({
       nc,
       secret,
-      taskKey,
-      taskKeyBytes,
+      tasks,
       hub,
       tag,
       subjects,
@@ -725,14 +722,13 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       call: this.#sessions.get(message.instance)?.call ?? 0,
     };
     this.#remember(session);
-    const pad = mac(holder, `welcome.${message.instance}`);
     const welcome = encodeRemote({
       kind: "welcome",
       tag: this.#tag,
       heartbeat: this.#heartbeat,
       durable: this.#durable,
       ackWait: this.#ackWait,
-      taskKey: xor(this.#taskKeyBytes, pad),
+      taskPublicKey: this.#tasks.public,
       now: Date.now(),
     });
     // Counted as live at its first heartbeat, sent once it listens.
@@ -847,7 +843,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     }
     const ack = await this.#nc.jetstream().publish(this.#subjects.jobs, bytes, {
       msgID: `${pending.key}.${pending.attempt}`,
-      headers: sealed(this.#taskKey, bytes),
+      headers: sealed(this.#tasks.signer, bytes),
     });
     if (!this.#pending.has(pending.key)) return;
     pending.seq = ack.seq;
@@ -882,7 +878,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       const bytes = encodeRemote({ kind: "tasks", tasks: batch });
       this.#nc.publish(this.#subjects.tasks, bytes, {
         reply: this.#inbox,
-        headers: sealed(this.#taskKey, bytes, { bound: this.#inbox }),
+        headers: sealed(this.#tasks.signer, bytes, { bound: this.#inbox }),
       });
     }
   }
@@ -984,7 +980,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
         kind: "stored",
         instance: "",
         body: "",
-        mac: sign(this.#taskKey, bytes),
+        mac: signTask(this.#tasks.signer, bytes),
         data: bytes,
       }),
     );
@@ -995,7 +991,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     const bytes = encodeRemote({ kind: "cancel", id, reason });
     try {
       this.#nc.publish(this.#subjects.cancel, bytes, {
-        headers: sealed(this.#taskKey, bytes),
+        headers: sealed(this.#tasks.signer, bytes),
       });
     } catch {
       // The connection closed: nodes see the hub go instead.
