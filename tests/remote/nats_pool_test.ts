@@ -238,12 +238,12 @@ Deno.test({
   async fn(): Promise<void> {
     await withHub(
       "pool",
-      { nodes: 1, heartbeat: 100, retries: 0 },
+      { nodes: 1, heartbeat: 200, retries: 0 },
       async ({ pool, hub, nodes }) => {
-        const task = pool.run(lasting, 1000);
+        const task = pool.run(lasting, 1500);
         await until(() => hub.nodes[0]?.running === 1, "the task to start");
         const leaving = nodes[0].stop("SIGTERM");
-        // Ten heartbeats pass while it drains: it is not declared lost.
+        // Seven heartbeats pass while it drains: it is not declared lost.
         assert.equal(await task, "done");
         await leaving;
         await until(() => hub.nodes.length === 0, "the node's goodbye");
