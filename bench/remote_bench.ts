@@ -2,8 +2,9 @@
  * The pool and the plugins over NATS, on loopback, in the same run:
  *
  * - tasks/s of 1, 2 and 3 node processes (`examples/node.ts`, one worker
- *   each) against the in-process `IsolatePool` of 2 workers, for tiny
- *   tasks (500 × `n + 1` at once) and for compute (16 × fib(27));
+ *   each), and of 2 behind a durable hub (JetStream), against the
+ *   in-process `IsolatePool` of 2 workers, for tiny tasks (500 × `n + 1`
+ *   at once) and for compute (16 × fib(27));
  * - a remote plugin call (a worker on a node calls a channel of the hub's
  *   root, forwarded over NATS) against the same call proxied from a worker
  *   to its own main thread.
@@ -57,9 +58,18 @@ if (natsUnavailable("The NATS benches are") === null) {
     { label: string; pool: IsolatePool; hub: NatsTransport }
   > = [];
   const nodes: NodeProcess[] = [];
-  for (const count of [1, 2, 3]) {
-    const name = `bench${count}_${Deno.pid}`;
-    const hub = await NatsTransport.connect({ servers: server.url, hub: name });
+  for (
+    const [count, durable] of [[1, false], [2, false], [3, false], [
+      2,
+      true,
+    ]] as const
+  ) {
+    const name = `bench${count}${durable ? "d" : ""}_${Deno.pid}`;
+    const hub = await NatsTransport.connect({
+      servers: server.url,
+      hub: name,
+      ...(durable ? { durable, secret: `bench secret ${Deno.pid}` } : {}),
+    });
     for (let i = 1; i <= count; i++) {
       nodes.push(
         await startNode(server.url, name, await hub.issueToken(`n${i}`), [
@@ -72,7 +82,9 @@ if (natsUnavailable("The NATS benches are") === null) {
     }
     while (hub.nodes.length < count) await pause(20);
     setups.push({
-      label: `${count} node${count > 1 ? "s" : ""}`,
+      label: `${count} node${count > 1 ? "s" : ""}${
+        durable ? ", durable (JetStream)" : ""
+      }`,
       pool: new IsolatePool({ name, size: 0, transport: hub }),
       hub,
     });

@@ -71,6 +71,8 @@ export type RemoteMessage =
     heartbeat: number;
     durable: boolean;
     ackWait: number;
+    /** Durable mode: how many nodes may start a task before it is lost. */
+    starts: number;
     taskPublicKey: Uint8Array;
     now: number;
   }
@@ -79,12 +81,34 @@ export type RemoteMessage =
   /** hub → nodes' queue group: tasks to run, answered to the reply subject. */
   | { kind: "tasks"; tasks: TaskOrder[] }
   /** hub → JetStream → one node: one durable task. */
-  | { kind: "task"; task: TaskOrder }
-  /** node → hub: it holds these tasks (`[id, attempt]`), still running. */
+  | {
+    kind: "task";
+    task: TaskOrder;
+    /** The hub's inbox: the outcome goes there too, not only to the store. */
+    reply: string;
+  }
+  /**
+   * node → hub: it holds these tasks (`[id, attempt]`; durable mode: `[id,
+   * starts so far]`), still running.
+   */
   | { kind: "accepted"; tasks: Array<[string, number]> }
   /** node → hub: tasks' outcomes. */
   | { kind: "answers"; answers: TaskAnswer[] }
-  /** node → JetStream key-value → hub: answers with their seal inside. */
+  /**
+   * node → JetStream key-value and hub (durable mode): the task was
+   * started `starts` times by nodes that each ended before finishing it, so
+   * it is not run again.
+   */
+  | { kind: "lost"; id: string; starts: number }
+  /**
+   * node → JetStream key-value (durable mode), under `start.<id>`, read
+   * by the next node to take the task: its starts so far.
+   */
+  | { kind: "started"; id: string; starts: number }
+  /**
+   * node → JetStream key-value → hub: answers, or a lost task, with their
+   * seal inside.
+   */
   | {
     kind: "stored";
     instance: string;
@@ -239,13 +263,14 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
     case "welcome":
       return isString(m.tag) && isNumber(m.heartbeat) &&
         typeof m.durable === "boolean" && isNumber(m.ackWait) &&
-        m.taskPublicKey instanceof Uint8Array && isNumber(m.now);
+        isNumber(m.starts) && m.taskPublicKey instanceof Uint8Array &&
+        isNumber(m.now);
     case "refused":
       return isString(m.code) && isString(m.message);
     case "tasks":
       return Array.isArray(m.tasks) && m.tasks.every(isOrder);
     case "task":
-      return isOrder(m.task);
+      return isOrder(m.task) && isString(m.reply);
     case "accepted":
       return Array.isArray(m.tasks) &&
         m.tasks.every((t) =>
@@ -253,6 +278,9 @@ function isRemoteMessage(value: unknown): value is RemoteMessage {
         );
     case "answers":
       return Array.isArray(m.answers) && m.answers.every(isAnswer);
+    case "lost":
+    case "started":
+      return isString(m.id) && isNumber(m.starts);
     case "stored":
       return isString(m.instance) && isString(m.body) && isString(m.mac) &&
         m.data instanceof Uint8Array;

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import type { JsMsg, KV, Msg, NatsConnection } from "nats";
+import type { ConsumerMessages, JsMsg, KV, Msg, NatsConnection } from "nats";
 import {
   IsolatePool,
   type IsolatePoolOptions,
@@ -79,7 +79,7 @@ export interface NatsNodeOptions {
   size?: number;
   /**
    * Tasks the node takes at once (the rest wait at the hub, where
-   * priorities still apply). Raise it for many tiny tasks (more in flight
+   * priorities still apply, or in JetStream for a durable hub). Raise it for many tiny tasks (more in flight
    * hides the network's round trip: 32 × size ran 1.5 to 2.5 times the tasks/s
    * of the default here); keep it low for long tasks, so they spread over
    * nodes.
@@ -112,6 +112,11 @@ export interface NatsNodeOptions {
 
 /** How long a task may run before the node tells the hub it holds it. */
 const ACCEPT_DELAY = 5;
+
+/** How long a durable node's pull for tasks waits on an empty queue, in ms. */
+const PULL_EXPIRES = 5_000;
+
+type Welcome = Extract<RemoteMessage, { kind: "welcome" }>;
 
 /** A task the node runs now. */
 interface Running {
@@ -377,9 +382,7 @@ export class NatsNode implements AsyncDisposable {
     }
   }
 
-  async #start(
-    welcome: Extract<RemoteMessage, { kind: "welcome" }>,
-  ): Promise<void> {
+  async #start(welcome: Welcome): Promise<void> {
     const s = this.#subjects;
     const cancels = this.#nc.subscribe(s.cancel, {
       callback: (error, msg) => {
@@ -387,7 +390,7 @@ export class NatsNode implements AsyncDisposable {
       },
     });
     this.#stops.push(() => cancels.unsubscribe());
-    if (welcome.durable) await this.#consume(welcome.ackWait, welcome.tag);
+    if (welcome.durable) await this.#consume(welcome);
     else {
       const tasks = this.#nc.subscribe(s.tasks, {
         queue: "nodes",
@@ -504,23 +507,57 @@ export class NatsNode implements AsyncDisposable {
     }
   }
 
-  async #consume(ackWait: number, tag: string): Promise<void> {
+  /**
+   * Durable mode: pulls tasks from the work queue, never more than the
+   * node's free room, so a node holds at most `capacity` tasks and leaves
+   * the rest to other nodes.
+   */
+  async #consume(welcome: Welcome): Promise<void> {
     const js = this.#nc.jetstream();
-    const stream = streamOf(this.hub, tag);
+    const stream = streamOf(this.hub, welcome.tag);
     const results = await js.views.kv(`${stream}_results`, { bindOnly: true });
     const consumer = await js.consumers.get(stream, "nodes");
-    const messages = await consumer.consume({
-      max_messages: this.#capacity,
+    let held = 0;
+    let room = Promise.withResolvers<void>();
+    let batch: ConsumerMessages | null = null;
+    let stopped = false;
+    this.#intake.push(() => {
+      stopped = true;
+      batch?.stop();
+      room.resolve();
     });
-    this.#intake.push(() => messages.stop());
+    const freed = (): void => {
+      held--;
+      room.resolve();
+      room = Promise.withResolvers<void>();
+    };
     (async () => {
-      for await (const jsMsg of messages) {
-        this.#track(this.#durable(jsMsg, results, ackWait));
+      while (!stopped) {
+        if (held >= this.#capacity) {
+          await room.promise;
+          continue;
+        }
+        try {
+          batch = await consumer.fetch({
+            max_messages: this.#capacity - held,
+            expires: PULL_EXPIRES,
+          });
+          if (stopped) batch.stop();
+          for await (const jsMsg of batch) {
+            held++;
+            this.#track(
+              this.#durable(jsMsg, results, welcome).finally(freed),
+            );
+          }
+        } catch {
+          // The server is away or restarting: ask again a little later.
+          if (!stopped) await new Promise((r) => setTimeout(r, PULL_EXPIRES));
+        }
       }
-    })().catch(() => {});
+    })();
   }
 
-  async #durable(jsMsg: JsMsg, results: KV, ackWait: number): Promise<void> {
+  async #durable(jsMsg: JsMsg, results: KV, welcome: Welcome): Promise<void> {
     const message = isSealed(this.#taskKey, jsMsg.data, jsMsg.headers)
       ? decodeRemote(jsMsg.data)
       : null;
@@ -529,35 +566,104 @@ export class NatsNode implements AsyncDisposable {
       return;
     }
     const order = message.task;
-    if (
-      this.#cancelled.has(order.id) ||
-      await this.#cancelledBefore(results, order.id)
-    ) {
+    if (this.#cancelled.has(order.id)) {
       jsMsg.ack();
       return;
     }
     // Progress reports keep JetStream from handing a long task elsewhere.
-    const progress = setInterval(() => jsMsg.working(), ackWait / 3);
+    const progress = setInterval(() => jsMsg.working(), welcome.ackWait / 3);
     try {
+      // Both lookups at once: a start counted for a cancelled task is
+      // harmless, as the task leaves the queue.
+      const [cancelled, starts] = await Promise.all([
+        this.#cancelledBefore(results, order.id),
+        this.#countStart(
+          results,
+          order.id,
+          jsMsg.info.redeliveryCount === 1,
+          welcome.starts,
+        ),
+      ]);
+      if (cancelled) {
+        jsMsg.ack();
+        return;
+      }
+      // Outcomes are stored before the task is acknowledged, and sent to
+      // the hub at once: its watch of the store is the way round for a hub
+      // that was away.
+      if (starts.lost) {
+        // Every node that started it before died with it: it is lost.
+        const lost = {
+          kind: "lost",
+          id: order.id,
+          starts: starts.count,
+        } as const;
+        await results.put(order.id, this.#stored(encodeRemote(lost)));
+        jsMsg.ack();
+        this.#send(message.reply, lost);
+        return;
+      }
+      // The hub learns who holds it before it runs (a task may end its
+      // node at once): if this node dies with it and this was the last
+      // start allowed, the task fails then and there.
+      this.#send(message.reply, {
+        kind: "accepted",
+        tasks: [[order.id, starts.count]],
+      });
+      await this.#nc.flush();
       const answer = await this.#run(order);
-      // The result is stored before the task is acknowledged.
-      const data = this.#encodeAnswers([answer]);
-      await results.put(
-        order.id,
-        encodeRemote({
-          kind: "stored",
-          instance: this.instance,
-          body: this.#from.body,
-          mac: sign(this.#session, data),
-          data,
-        }),
-      );
+      await results.put(order.id, this.#stored(this.#encodeAnswers([answer])));
       jsMsg.ack();
+      this.#answer(message.reply, answer);
     } catch {
       jsMsg.nak();
     } finally {
       clearInterval(progress);
     }
+  }
+
+  /**
+   * Counts one more start of durable task `id` in the key-value store and
+   * returns the count, or, when `limit` nodes already started it and each
+   * died before storing its outcome, returns that it is `lost`. `first`:
+   * JetStream delivers it for the first time, so no start was counted yet.
+   */
+  async #countStart(
+    results: KV,
+    id: string,
+    first: boolean,
+    limit: number,
+  ): Promise<{ lost: boolean; count: number }> {
+    const key = `start.${id}`;
+    // Another node may count at the same time (a redelivery while this one
+    // was slow): the revision check makes one of them read again.
+    for (let tries = 0;; tries++) {
+      const entry = first && tries === 0 ? null : await results.get(key);
+      const live = entry !== null && entry.operation === "PUT";
+      const count = live ? startsIn(entry.value, id) : 0;
+      if (count >= limit) return { lost: true, count };
+      const value = this.#stored(
+        encodeRemote({ kind: "started", id, starts: count + 1 }),
+      );
+      try {
+        if (live) await results.update(key, value, entry.revision);
+        else await results.create(key, value);
+        return { lost: false, count: count + 1 };
+      } catch (error) {
+        if (tries >= 3) throw error;
+      }
+    }
+  }
+
+  /** `data` sealed with this instance's session, for the key-value store. */
+  #stored(data: Uint8Array): Uint8Array {
+    return encodeRemote({
+      kind: "stored",
+      instance: this.instance,
+      body: this.#from.body,
+      mac: sign(this.#session, data),
+      data,
+    });
   }
 
   /** Whether the hub stored a cancellation of `id` (durable mode). */
@@ -686,4 +792,11 @@ function originOf(error: unknown): SerializedError {
     };
   }
   return serializeError(error);
+}
+
+/** The start count in a `start.<id>` record (0 when it is not one). */
+function startsIn(value: Uint8Array, id: string): number {
+  const stored = decodeRemote(value);
+  const started = stored?.kind === "stored" ? decodeRemote(stored.data) : null;
+  return started?.kind === "started" && started.id === id ? started.starts : 0;
 }

@@ -2,6 +2,7 @@ import {
   AckPolicy,
   createInbox,
   type KV,
+  KvWatchInclude,
   type Msg,
   nanos,
   type NatsConnection,
@@ -108,9 +109,11 @@ export interface NatsTransportOptions {
   /**
    * Submit through JetStream: a task is stored before `run` counts it as
    * accepted, and acknowledged only after its result is stored, so a crash
-   * of every node loses none (at least once: tasks must be idempotent). A
-   * task is delivered at most `retries + 1` times, then fails with
-   * `RemoteNodeError` (`remote_node_lost`).
+   * of every node loses none (at least once: tasks must be idempotent).
+   * Nodes count the starts of each task in the key-value store: a task that
+   * `retries + 1` nodes started and died with fails with `RemoteNodeError`
+   * (`remote_node_lost`) instead of starting again. A node holds at most
+   * its `capacity` of tasks at a time.
    *
    * @default {false}
    */
@@ -197,7 +200,10 @@ interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   attempt: number;
-  /** The instance that holds it (non-durable), once it said so. */
+  /**
+   * The instance that holds it, once it said so (durable: the last one that
+   * counted a start).
+   */
   instance: string | null;
   /** Its JetStream sequence (durable), once stored. */
   seq: number | null;
@@ -290,6 +296,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   readonly #revoked = new Set<string>();
   readonly #stops: Array<() => void> = [];
   readonly #results: KV | null;
+  #stream = "";
   #wake: () => void = () => {};
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #closed = false;
@@ -557,6 +564,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   }
 
   async #start(stream: string): Promise<void> {
+    this.#stream = stream;
     const s = this.#subjects;
     this.#listen(s.join, (message, msg) => this.#onJoin(message, msg));
     this.#listenSealed(
@@ -572,16 +580,24 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       (message, node, msg) => this.#onCall(message, node, msg),
     );
     if (this.#results !== null) {
-      const watch = await this.#results.watch({ key: `${this.#caller}.*` });
+      const results = this.#results;
+      const watch = await results.watch({
+        key: `${this.#caller}.*`,
+        include: KvWatchInclude.UpdatesOnly,
+      });
       (async () => {
         for await (const entry of watch) {
           if (entry.operation !== "PUT") continue;
-          await this.#onStored(entry.value);
-          this.#results!.purge(entry.key).catch(() => {});
+          this.#onStored(entry.value);
+          results.purge(entry.key).catch(() => {});
+          results.purge(`start.${entry.key}`).catch(() => {});
         }
       })().catch(() => {});
       this.#stops.push(() => watch.stop());
-      // A task delivered `retries + 1` times without an answer is lost.
+      // A task fails when the node holding its `retries + 1`th start is
+      // lost, or when a node takes it after that (it tells). JetStream's
+      // own delivery limit, higher since it also counts deliveries to the
+      // pull requests of nodes that had just died, is the backstop.
       const advisories = this.#nc.subscribe(
         `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.nodes`,
         {
@@ -728,6 +744,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       heartbeat: this.#heartbeat,
       durable: this.#durable,
       ackWait: this.#ackWait,
+      starts: this.#retries + 1,
       taskPublicKey: this.#tasks.public,
       now: Date.now(),
     });
@@ -775,9 +792,17 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     const state = this.#nodes.get(instance);
     if (state === undefined) return;
     this.#nodes.delete(instance);
-    if (this.#durable) return; // JetStream hands its tasks to another node
     for (const pending of [...this.#pending.values()]) {
       if (pending.instance !== instance) continue;
+      if (this.#durable) {
+        // JetStream hands the task to another node, unless this was the
+        // last start allowed.
+        pending.instance = null;
+        if (pending.attempt > this.#retries) {
+          this.#lost(pending.key, pending.attempt);
+        }
+        continue;
+      }
       this.#retry(
         pending,
         new RemoteNodeError(
@@ -837,7 +862,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
   async #store(pending: Pending, order: TaskOrder): Promise<void> {
     let bytes: Uint8Array;
     try {
-      bytes = encodeRemote({ kind: "task", task: order });
+      bytes = encodeRemote({ kind: "task", task: order, reply: this.#inbox });
     } catch (error) {
       throw unsendable(this.hub, error);
     }
@@ -898,7 +923,12 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       if (!this.#nodes.has(session.instance)) return;
       for (const [id, attempt] of message.tasks) {
         const pending = this.#pending.get(id);
-        if (pending === undefined || attempt !== pending.attempt) continue;
+        if (pending === undefined) continue;
+        if (this.#durable) {
+          // `attempt` counts the task's starts: the latest holder wins.
+          if (attempt < pending.attempt) continue;
+          pending.attempt = attempt;
+        } else if (attempt !== pending.attempt) continue;
         if (pending.timer !== null) clearTimeout(pending.timer);
         pending.timer = null;
         pending.instance = session.instance;
@@ -906,6 +936,7 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       return;
     }
     if (message.kind === "answers") this.#answered(message.answers, session);
+    if (message.kind === "lost") this.#lost(message.id, message.starts);
   }
 
   #answered(answers: readonly TaskAnswer[], session: Session): void {
@@ -923,7 +954,10 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     }
   }
 
-  /** An answer a node stored in JetStream (durable mode). */
+  /**
+   * An outcome or a start a node stored in JetStream's key-value bucket
+   * (durable mode).
+   */
   #onStored(bytes: Uint8Array): void {
     const stored = decodeRemote(bytes);
     if (stored?.kind !== "stored") return;
@@ -933,14 +967,40 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
     this.#remember(session);
     const message = decodeRemote(stored.data);
     if (message?.kind === "answers") this.#answered(message.answers, session);
+    if (message?.kind === "lost") this.#lost(message.id, message.starts);
+  }
+
+  /**
+   * A durable task that every node starting it died with: it fails, and
+   * leaves the stream so that no node runs it again.
+   */
+  #lost(key: string, starts: number): void {
+    const pending = this.#pending.get(key);
+    if (pending === undefined) return;
+    const seq = pending.seq;
+    if (seq !== null) {
+      this.#nc.jetstreamManager()
+        .then((jsm) => jsm.streams.deleteMessage(this.#stream, seq))
+        .catch(() => {});
+    }
+    this.#failed(
+      pending,
+      new RemoteNodeError(
+        "remote_node_lost",
+        `Cannot finish the durable task on hub "${this.hub}": it was started ${starts} ${
+          starts === 1 ? "time" : "times"
+        } and each node running it ended before finishing it; make the task idempotent and raise "retries", or find why it ends its node`,
+      ),
+    );
   }
 
   #onMaxDeliveries(msg: Msg, stream: string): void {
     let seq: unknown;
+    let deliveries: unknown;
     try {
-      seq = (JSON.parse(new TextDecoder().decode(msg.data)) as {
-        stream_seq?: unknown;
-      }).stream_seq;
+      ({ stream_seq: seq, deliveries } = JSON.parse(
+        new TextDecoder().decode(msg.data),
+      ) as { stream_seq?: unknown; deliveries?: unknown });
     } catch {
       return;
     }
@@ -955,9 +1015,9 @@ export class NatsTransport implements PoolTransport, AsyncDisposable {
       pending,
       new RemoteNodeError(
         "remote_node_lost",
-        `Cannot finish the durable task on hub "${this.hub}": it was delivered ${
-          this.#retries + 1
-        } times and no node finished it (each node holding it ended first); make the task idempotent and raise "retries", or find why it ends its node`,
+        `Cannot finish the durable task on hub "${this.hub}": JetStream delivered it ${
+          typeof deliveries === "number" ? deliveries : "too many"
+        } times and no node finished it; check that nodes can reach the server and stay up, and raise "retries"`,
       ),
     );
   }
@@ -1097,6 +1157,15 @@ function checkName(option: string, value: string): void {
   }
 }
 
+/**
+ * JetStream's delivery limit for a task that `retries + 1` node starts may
+ * run: deliveries to a node that died before it counted the start, or to a
+ * dead node's pull request, also count there.
+ */
+function deliveryLimit(retries: number): number {
+  return 2 * (retries + 1) + 3;
+}
+
 async function setUpDurable(
   nc: NatsConnection,
   stream: string,
@@ -1119,7 +1188,7 @@ async function setUpDurable(
     durable_name: "nodes",
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(options.ackWait ?? 30_000),
-    max_deliver: (options.retries ?? 1) + 1,
+    max_deliver: deliveryLimit(options.retries ?? 1),
   };
   try {
     await jsm.consumers.update(stream, "nodes", consumer);

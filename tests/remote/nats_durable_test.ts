@@ -16,7 +16,7 @@ Deno.test({
     "nats durable: every node killed with tasks pending, new nodes finish them all",
   ignore,
   async fn(): Promise<void> {
-    await withHub("durable", durable, async ({ pool, nodes, start }) => {
+    await withHub("durable", durable, async ({ hub, pool, nodes, start }) => {
       // Submitted before any node exists: JetStream holds them.
       let settled = 0;
       const spin = (n: number): number => {
@@ -31,6 +31,12 @@ Deno.test({
       await start("n1");
       await start("n2");
       await until(() => settled >= 10, "10 tasks to finish");
+      // A node pulls no more than its capacity (4 × 1 worker): the first
+      // could not take all 60 before the second joined.
+      await until(
+        () => hub.nodes.length === 2 && hub.nodes.every((n) => n.done > 0),
+        "both nodes to finish tasks",
+      );
       await Promise.all(nodes.map((node) => node.stop("SIGKILL")));
       const before = settled;
       assert.ok(before < 60, "every task finished before the crash");
@@ -80,7 +86,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "nats durable: a task cancelled before any node took it never runs; one that kills every node holding it fails after retries + 1 deliveries",
+    "nats durable: a task cancelled before any node took it never runs; one that kills every node holding it fails after retries + 1 starts",
   ignore,
   async fn(): Promise<void> {
     await withHub("durable", durable, async ({ pool, start, nodes }) => {
@@ -109,10 +115,83 @@ Deno.test({
         await until(async () => (await nodes[1].exited), "n2 to die");
         const error = await fatal;
         assert.equal(error.code, "remote_node_lost");
-        assert.match(error.message, /delivered 2 times/);
+        assert.match(error.message, /started 2 times/);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
     });
+  },
+});
+
+Deno.test({
+  name:
+    "nats durable: a node that takes a task every allowed start died with reports it lost, and no node runs it",
+  ignore,
+  async fn(): Promise<void> {
+    // The hub notices a dead node only after 15 s of silence here, so the
+    // next node, handed the task after `ackWait`, is the one to tell.
+    const slowWatch = { ...durable, retries: 0, heartbeat: 5000 };
+    await withHub("durable", slowWatch, async ({ pool, start, nodes }) => {
+      const dir = await Deno.makeTempDir({ prefix: "isolates_durable_" });
+      try {
+        const fatal = pool.run((path: string) => {
+          try {
+            Deno.statSync(path);
+            Deno.writeTextFileSync(`${path}.again`, "ran twice");
+          } catch {
+            Deno.writeTextFileSync(path, "ran");
+            Deno.kill(Deno.pid, "SIGKILL");
+          }
+        }, `${dir}/ran`).catch((e) => e);
+        await start("n1");
+        await until(async () => (await nodes[0].exited), "n1 to die");
+        await start("n2");
+        const error = await fatal;
+        assert.equal(error.code, "remote_node_lost");
+        assert.match(error.message, /started 1 time and/);
+        // n2 lives, did not run it, and runs the next task.
+        assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+        await assert.rejects(
+          () => Deno.stat(`${dir}/ran.again`),
+          Deno.errors.NotFound,
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "nats durable: 500 tasks at once all settle, over 2 nodes holding no more than their capacity",
+  ignore,
+  async fn(): Promise<void> {
+    await withHub(
+      "durable",
+      { ...durable, nodes: 2 },
+      async ({ hub, pool }) => {
+        let settled = 0;
+        const runs = Array.from(
+          { length: 500 },
+          (_, i) => pool.run((n: number) => n * 3, i).finally(() => settled++),
+        );
+        let most = 0;
+        await until(
+          () => {
+            for (const node of hub.nodes) most = Math.max(most, node.running);
+            return settled === 500;
+          },
+          "500 durable tasks to settle",
+          60_000,
+        );
+        assert.deepEqual(
+          await Promise.all(runs),
+          Array.from({ length: 500 }, (_, i) => i * 3),
+        );
+        assert.ok(hub.nodes.every((node) => node.done > 0), "a node idled");
+        assert.ok(most <= 4, `a node ran ${most} tasks at once (capacity 4)`);
+      },
+    );
   },
 });
